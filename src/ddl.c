@@ -1,0 +1,449 @@
+/*-------------------------------------------------------------------------
+ * src/ddl.c
+ *		The schema check: the ddl_command_end event trigger that refuses
+ *		non-compliant tenant tables and sets up compliant ones (tenant index,
+ *		registry foreign key, forced row level security, the generated
+ *		policies and the stamping trigger).
+ *
+ * Invariants:
+ *	- A managed table (ordinary or partitioned, not temporary, not in a
+ *	  system schema or ours, not created by an extension script, not exempt)
+ *	  either leaves this trigger fully set up or the statement fails and
+ *	  nothing is created.
+ *	- Set-up DDL runs as the extension's owner with search_path pinned to
+ *	  pg_catalog, pg_temp and every name quoted; ti_in_internal_ddl keeps our
+ *	  own hooks from re-checking it half-way.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/catalog.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_attribute.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "tenant_iso.h"
+
+PG_FUNCTION_INFO_V1(tenant_iso_ddl_command_end);
+
+bool		ti_in_internal_ddl = false;
+
+Oid
+ti_extension_owner(void)
+{
+	Oid			nspid = get_namespace_oid(TI_SCHEMA, true);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(nspid))
+		return InvalidOid;
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+char *
+ti_qualified_name(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+
+	if (relname == NULL || nspname == NULL)
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/*
+ * Run the following SPI work as the extension's owner with a pinned
+ * search_path.  An error unwinds both through transaction abort.
+ */
+void
+ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest)
+{
+	Oid			owner = ti_extension_owner();
+
+	if (!OidIsValid(owner))
+		elog(ERROR, "schema \"%s\" of extension tenant_iso is missing", TI_SCHEMA);
+	GetUserIdAndSecContext(save_userid, save_sec);
+	SetUserIdAndSecContext(owner, *save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	*save_nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+void
+ti_end_internal(Oid save_userid, int save_sec, int save_nest)
+{
+	AtEOXact_GUC(true, save_nest);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+static bool
+spi_exists(const char *sql, int nargs, Oid *argtypes, Datum *values)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 1);
+
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	return SPI_processed > 0;
+}
+
+static void
+spi_exec(const char *sql)
+{
+	int			ret = SPI_execute(sql, false, 0);
+
+	if (ret < 0)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+}
+
+/*
+ * Is relid a table the schema check must manage?  See the file header.
+ * Needs a transaction; does its own SPI for the exemption lookup.
+ */
+bool
+ti_relation_is_managed(Oid relid)
+{
+	HeapTuple	tup;
+	Form_pg_class cls;
+	char	   *nspname;
+	char	   *relname;
+	bool		exempt;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	cls = (Form_pg_class) GETSTRUCT(tup);
+	if ((cls->relkind != RELKIND_RELATION && cls->relkind != RELKIND_PARTITIONED_TABLE) ||
+		cls->relpersistence == RELPERSISTENCE_TEMP ||
+		IsCatalogNamespace(cls->relnamespace) ||
+		IsToastNamespace(cls->relnamespace) ||
+		isAnyTempNamespace(cls->relnamespace))
+	{
+		ReleaseSysCache(tup);
+		return false;
+	}
+	relname = pstrdup(NameStr(cls->relname));
+	nspname = get_namespace_name(cls->relnamespace);
+	ReleaseSysCache(tup);
+
+	if (nspname == NULL ||
+		strcmp(nspname, TI_SCHEMA) == 0 ||
+		strcmp(nspname, "information_schema") == 0)
+		return false;
+	if (OidIsValid(getExtensionOfObject(RelationRelationId, relid)))
+		return false;
+
+	values[0] = CStringGetTextDatum(nspname);
+	values[1] = CStringGetTextDatum(relname);
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	exempt = spi_exists("SELECT 1 FROM tenant_iso.exemptions "
+						"WHERE schema_name OPERATOR(pg_catalog.=) $1 "
+						"AND (table_name IS NULL OR table_name OPERATOR(pg_catalog.=) $2)",
+						2, argtypes, values);
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+	return !exempt;
+}
+
+/*
+ * Refuse a table whose organization_id column is missing, not a uuid (or a
+ * domain over uuid), or nullable.
+ */
+void
+ti_check_tenant_column(Oid relid, const char *command_tag)
+{
+	HeapTuple	tup;
+	Form_pg_attribute att;
+	char	   *qual = ti_qualified_name(relid);
+	bool		ctas = command_tag != NULL && strcmp(command_tag, "CREATE TABLE") != 0;
+	Oid			basetype;
+
+	tup = SearchSysCacheAttName(relid, TI_COLUMN);
+	if (!HeapTupleIsValid(tup))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("table %s has no \"organization_id\" column", qual),
+				 errdetail("Every table outside exempt schemas is a tenant table: each row must name the organization that owns it."),
+				 errhint("Add the column \"organization_id uuid NOT NULL\" to the table definition, or exempt a global table first with SELECT tenant_iso.exempt_table('name', 'reason').")));
+	att = (Form_pg_attribute) GETSTRUCT(tup);
+	basetype = getBaseType(att->atttypid);
+	if (basetype != UUIDOID)
+	{
+		char	   *typname = format_type_be(att->atttypid);
+
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("column \"organization_id\" of table %s must be of type uuid", qual),
+				 errdetail("It is declared as %s.", typname),
+				 errhint("Declare the column as \"organization_id uuid NOT NULL\".")));
+	}
+	if (!att->attnotnull)
+	{
+		ReleaseSysCache(tup);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("column \"organization_id\" of table %s must be NOT NULL", qual),
+				 errdetail("A row without an organization would belong to no tenant."),
+				 ctas ?
+				 errhint("CREATE TABLE AS and SELECT INTO cannot declare NOT NULL: create the table with \"organization_id uuid NOT NULL\" first, then fill it with INSERT ... SELECT.") :
+				 errhint("Declare the column as \"organization_id uuid NOT NULL\".")));
+	}
+	ReleaseSysCache(tup);
+}
+
+/*
+ * Add whatever of the tenant set-up the table lacks.  Partitions created with
+ * PARTITION OF already carry the cloned index, foreign key and trigger of
+ * their parent; policies and row level security are never inherited, so
+ * every partition gets its own.
+ */
+void
+ti_setup_tenant_table(Oid relid, bool notice)
+{
+	char	   *qual = ti_qualified_name(relid);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	bool		save_internal = ti_in_internal_ddl;
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	ti_in_internal_ddl = true;
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+
+		/*
+		 * 1a. A single-column primary key gets its composite twin
+		 * UNIQUE (organization_id, key), so that child tables can reference
+		 * (organization_id, id) without fuss.
+		 */
+		{
+			int			ret;
+			char	   *pkcol = NULL;
+
+			ret = SPI_execute_with_args("SELECT a.attname::text FROM pg_catalog.pg_index i "
+										"JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid "
+										" AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
+										"WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND i.indisprimary "
+										"AND i.indnkeyatts OPERATOR(pg_catalog.=) 1 "
+										"AND a.attname OPERATOR(pg_catalog.<>) 'organization_id' "
+										"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index u "
+										"  JOIN pg_catalog.pg_attribute o ON o.attrelid OPERATOR(pg_catalog.=) u.indrelid "
+										"   AND o.attname OPERATOR(pg_catalog.=) 'organization_id' "
+										"  WHERE u.indrelid OPERATOR(pg_catalog.=) i.indrelid AND u.indisunique "
+										"  AND u.indpred IS NULL AND u.indnkeyatts OPERATOR(pg_catalog.=) 2 "
+										"  AND u.indkey[0] OPERATOR(pg_catalog.=) o.attnum "
+										"  AND u.indkey[1] OPERATOR(pg_catalog.=) i.indkey[0])",
+										1, argtypes, values, NULL, false, 1);
+			if (ret == SPI_OK_SELECT && SPI_processed == 1)
+				pkcol = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			if (pkcol != NULL)
+			{
+				resetStringInfo(&sql);
+				appendStringInfo(&sql, "ALTER TABLE %s ADD UNIQUE (organization_id, %s)",
+								 qual, quote_identifier(pkcol));
+				spi_exec(sql.data);
+				if (notice)
+					ereport(NOTICE,
+							(errmsg("tenant_iso added unique key (organization_id, %s) to table %s",
+									quote_identifier(pkcol), qual),
+							 errdetail("Child tables reference it with FOREIGN KEY (organization_id, ...) REFERENCES %s (organization_id, %s).",
+									   qual, quote_identifier(pkcol))));
+			}
+		}
+
+		/* 1b. an index leading with organization_id */
+		if (!spi_exists("SELECT 1 FROM pg_catalog.pg_index i "
+						"JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid "
+						" AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
+						"WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) 'organization_id' "
+						"AND i.indpred IS NULL",
+						1, argtypes, values))
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql, "CREATE INDEX ON %s (organization_id)", qual);
+			spi_exec(sql.data);
+			if (notice)
+				ereport(NOTICE,
+						(errmsg("tenant_iso created an index on (organization_id) of table %s", qual),
+						 errdetail("Tenant tables need an index that leads with organization_id.")));
+		}
+
+		/* 2. the foreign key to the registry */
+		if (!spi_exists("SELECT 1 FROM pg_catalog.pg_constraint c "
+						"WHERE c.conrelid OPERATOR(pg_catalog.=) $1 AND c.contype OPERATOR(pg_catalog.=) 'f' "
+						"AND c.confrelid OPERATOR(pg_catalog.=) 'tenant_iso.organizations'::pg_catalog.regclass",
+						1, argtypes, values))
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql,
+							 "ALTER TABLE %s ADD CONSTRAINT " TI_REGISTRY_FK " FOREIGN KEY (organization_id) "
+							 "REFERENCES tenant_iso.organizations (id) ON DELETE CASCADE",
+							 qual);
+			spi_exec(sql.data);
+		}
+
+		/* 3. row level security, forced so that the owner is bound too */
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY", qual);
+		spi_exec(sql.data);
+
+		/* 4. the generated policies */
+		if (!spi_exists("SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid OPERATOR(pg_catalog.=) $1 "
+						"AND polname OPERATOR(pg_catalog.=) 'tenant_isolation'",
+						1, argtypes, values))
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql,
+							 "CREATE POLICY " TI_ISOLATION_POLICY " ON %s AS RESTRICTIVE FOR ALL TO PUBLIC "
+							 "USING (organization_id = (SELECT tenant_iso.current_org_id())) "
+							 "WITH CHECK (organization_id = (SELECT tenant_iso.current_org_id()))",
+							 qual);
+			spi_exec(sql.data);
+		}
+		if (!spi_exists("SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid OPERATOR(pg_catalog.=) $1 "
+						"AND polname OPERATOR(pg_catalog.=) 'tenant_access'",
+						1, argtypes, values))
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql,
+							 "CREATE POLICY " TI_ACCESS_POLICY " ON %s AS PERMISSIVE FOR ALL TO PUBLIC "
+							 "USING (true) WITH CHECK (true)",
+							 qual);
+			spi_exec(sql.data);
+		}
+
+		/* 5. the stamping trigger */
+		if (!spi_exists("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid OPERATOR(pg_catalog.=) $1 "
+						"AND tgname OPERATOR(pg_catalog.=) 'tenant_iso_stamp'",
+						1, argtypes, values))
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql,
+							 "CREATE TRIGGER " TI_STAMP_TRIGGER " BEFORE INSERT OR UPDATE OF organization_id ON %s "
+							 "FOR EACH ROW EXECUTE FUNCTION tenant_iso.stamp_organization_id()",
+							 qual);
+			spi_exec(sql.data);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		ti_in_internal_ddl = save_internal;
+	}
+	PG_END_TRY();
+	ti_end_internal(save_userid, save_sec, save_nest);
+	pfree(sql.data);
+}
+
+/*
+ * tenant_iso.ddl_command_end() RETURNS event_trigger
+ *		Check and set up every table the finished command created.
+ */
+Datum
+tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
+{
+	List	   *relids = NIL;
+	List	   *tags = NIL;
+	ListCell   *lc1,
+			   *lc2;
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	uint64		i;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		elog(ERROR, "tenant_iso_ddl_command_end: not fired by event trigger manager");
+
+	if (ti_in_internal_ddl || creating_extension)
+		PG_RETURN_VOID();
+
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT DISTINCT e.objid, e.command_tag "
+					"FROM pg_catalog.pg_event_trigger_ddl_commands() e "
+					"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) e.objid "
+					"WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+					"AND e.command_tag OPERATOR(pg_catalog.=) ANY ('{CREATE TABLE,CREATE TABLE AS,SELECT INTO}'::pg_catalog.text[]) "
+					"AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog.\"char\"[]) "
+					"AND NOT e.in_extension",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_event_trigger_ddl_commands()");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *tag = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		relids = lappend_oid(relids, relid);
+		tags = lappend(tags, pstrdup(tag));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+
+	forboth(lc1, relids, lc2, tags)
+	{
+		Oid			relid = lfirst_oid(lc1);
+		const char *tag = (const char *) lfirst(lc2);
+
+		if (!ti_relation_is_managed(relid))
+			continue;
+		if (ti_unsafe_ddl())
+		{
+			HeapTuple	tup = SearchSysCacheAttName(relid, TI_COLUMN);
+			bool		ok = HeapTupleIsValid(tup) &&
+				getBaseType(((Form_pg_attribute) GETSTRUCT(tup))->atttypid) == UUIDOID &&
+				((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+
+			if (HeapTupleIsValid(tup))
+				ReleaseSysCache(tup);
+			if (!ok)
+			{
+				ereport(WARNING,
+						(errmsg("tenant_iso.unsafe_ddl is on: table %s was created without tenant isolation",
+								ti_qualified_name(relid)),
+						 errhint("tenant_iso.audit() reports it until it is fixed and enrolled.")));
+				continue;
+			}
+		}
+		ti_check_tenant_column(relid, tag);
+		ti_setup_tenant_table(relid, true);
+		ti_verify_table(relid, true);
+	}
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,237 @@
+/*-------------------------------------------------------------------------
+ * src/executor.c
+ *		Per-statement enforcement: the missing-tenant check and the tracking
+ *		of statements that read or write tenant tables.
+ *
+ * Invariants:
+ *	- A statement whose plan reads or writes a tenant table, run by a role
+ *	  that row level security applies to, fails at ExecutorStart when no
+ *	  tenant is set (unless tenant_iso.missing_context = 'empty').  The check
+ *	  looks at the plan's range table, so it fails the same way whether the
+ *	  table is empty or not and whatever plan was chosen.
+ *	- Every such statement (and every open cursor over one) is listed in
+ *	  open_execs from ExecutorStart to ExecutorEnd; context.c refuses a
+ *	  tenant switch while the list is not empty.  Entries of an aborted
+ *	  (sub)transaction are dropped by the transaction callbacks, because
+ *	  ExecutorEnd is not called for a failed portal.
+ *	- A "tenant table" is a table with row level security enabled and a
+ *	  policy named tenant_isolation: read from the relcache, no catalog scan.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "rewrite/rowsecurity.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+
+#include "compat.h"
+#include "tenant_iso.h"
+
+typedef struct OpenExec
+{
+	QueryDesc  *queryDesc;
+	SubTransactionId subid;
+} OpenExec;
+
+static OpenExec *open_execs = NULL;
+static int	n_open_execs = 0;
+static int	max_open_execs = 0;
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+
+bool
+ti_relation_is_tenant_table(Relation rel)
+{
+	ListCell   *lc;
+
+	if (!rel->rd_rel->relrowsecurity || rel->rd_rsdesc == NULL)
+		return false;
+	foreach(lc, rel->rd_rsdesc->policies)
+	{
+		RowSecurityPolicy *policy = (RowSecurityPolicy *) lfirst(lc);
+
+		if (strcmp(policy->policy_name, TI_ISOLATION_POLICY) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool
+ti_relid_is_tenant_table(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	bool		result;
+
+	if (!RelationIsValid(rel))
+		return false;
+	result = ti_relation_is_tenant_table(rel);
+	RelationClose(rel);
+	return result;
+}
+
+/* Does row level security apply to the given role (or the current one) for relid? */
+bool
+ti_rls_applies(Oid relid, Oid checkAsUser)
+{
+	return check_enable_rls(relid, checkAsUser, true) == RLS_ENABLED;
+}
+
+/*
+ * Does the plan read or write a tenant table with row level security
+ * applying?  Only RTE_RELATION entries of ordinary and partitioned tables
+ * are looked at.
+ */
+static bool
+plan_uses_tenant_tables(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+	int			rti = 0;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		rti++;
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE)
+			continue;
+		if (!ti_relid_is_tenant_table(rte->relid))
+			continue;
+		if (ti_rls_applies(rte->relid, ti_rte_check_as_user(stmt, rte)))
+			return true;
+	}
+	return false;
+}
+
+static void
+track_exec(QueryDesc *queryDesc)
+{
+	if (n_open_execs >= max_open_execs)
+	{
+		int			newmax = max_open_execs == 0 ? 8 : max_open_execs * 2;
+
+		if (open_execs == NULL)
+			open_execs = MemoryContextAlloc(TopMemoryContext, newmax * sizeof(OpenExec));
+		else
+			open_execs = repalloc(open_execs, newmax * sizeof(OpenExec));
+		max_open_execs = newmax;
+	}
+	open_execs[n_open_execs].queryDesc = queryDesc;
+	open_execs[n_open_execs].subid = GetCurrentSubTransactionId();
+	n_open_execs++;
+}
+
+static void
+untrack_exec(QueryDesc *queryDesc)
+{
+	int			i;
+
+	for (i = n_open_execs - 1; i >= 0; i--)
+	{
+		if (open_execs[i].queryDesc == queryDesc)
+		{
+			memmove(&open_execs[i], &open_execs[i + 1],
+					(n_open_execs - i - 1) * sizeof(OpenExec));
+			n_open_execs--;
+			return;
+		}
+	}
+}
+
+bool
+ti_tenant_statement_running(void)
+{
+	return n_open_execs > 0;
+}
+
+static void
+ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	bool		tenant_stmt = false;
+
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		plan_uses_tenant_tables(queryDesc->plannedstmt))
+	{
+		tenant_stmt = true;
+		if (!ti_tenant_is_set() && ti_missing_context() == TI_MISSING_ERROR)
+			ereport(ERROR,
+					(errcode(ERRCODE_TI_NO_TENANT),
+					 errmsg("no tenant is set for this statement on tenant tables"),
+					 errdetail("Rows of tenant tables belong to one organization each; without a tenant the statement cannot be scoped."),
+					 errhint("Run SET tenant.org_id = '<organization uuid>' (or SET LOCAL, or set_config()) first.")));
+	}
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	if (tenant_stmt)
+		track_exec(queryDesc);
+}
+
+static void
+ti_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (n_open_execs > 0)
+		untrack_exec(queryDesc);
+
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+static void
+ti_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			n_open_execs = 0;
+			ti_in_internal_ddl = false;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+ti_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		int			i,
+					j = 0;
+
+		for (i = 0; i < n_open_execs; i++)
+		{
+			if (open_execs[i].subid < mySubid)
+				open_execs[j++] = open_execs[i];
+		}
+		n_open_execs = j;
+	}
+}
+
+void
+ti_executor_init(void)
+{
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = ti_ExecutorStart;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = ti_ExecutorEnd;
+	RegisterXactCallback(ti_xact_callback, NULL);
+	RegisterSubXactCallback(ti_subxact_callback, NULL);
+}

@@ -1,0 +1,67 @@
+/*-------------------------------------------------------------------------
+ * src/tenant_iso.h
+ *		Declarations shared by the files of the tenant_iso module.
+ *
+ * Each group of prototypes names the file that defines it.  Version
+ * specific API use is kept in compat.h.
+ *-------------------------------------------------------------------------
+ */
+#ifndef TENANT_ISO_H
+#define TENANT_ISO_H
+
+#include "postgres.h"
+
+#include "nodes/plannodes.h"
+#include "utils/relcache.h"
+#include "utils/uuid.h"
+
+/* Our own SQLSTATEs, class "TI" (documented in README.md). */
+#define ERRCODE_TI_NO_TENANT			MAKE_SQLSTATE('T','I','0','0','1')
+#define ERRCODE_TI_TENANT_SWITCH		MAKE_SQLSTATE('T','I','0','0','2')
+#define ERRCODE_TI_CROSS_TENANT_WRITE	MAKE_SQLSTATE('T','I','0','0','3')
+
+#define TI_SCHEMA				"tenant_iso"
+#define TI_COLUMN				"organization_id"
+#define TI_ISOLATION_POLICY		"tenant_isolation"
+#define TI_ACCESS_POLICY		"tenant_access"
+#define TI_STAMP_TRIGGER		"tenant_iso_stamp"
+#define TI_REGISTRY_FK			"tenant_iso_organization_fk"
+
+/* missing_context values */
+typedef enum TenantMissingContext
+{
+	TI_MISSING_ERROR,
+	TI_MISSING_EMPTY
+} TenantMissingContext;
+
+/* context.c: the tenant.org_id setting and its cached value */
+extern void ti_context_init(void);
+extern bool ti_tenant_is_set(void);
+extern const pg_uuid_t *ti_current_tenant(void);
+extern TenantMissingContext ti_missing_context(void);
+extern bool ti_unsafe_ddl(void);
+
+/* executor.c: per-statement enforcement and tracking of running tenant statements */
+extern void ti_executor_init(void);
+extern bool ti_tenant_statement_running(void);
+extern bool ti_relation_is_tenant_table(Relation rel);
+extern bool ti_relid_is_tenant_table(Oid relid);
+extern bool ti_rls_applies(Oid relid, Oid checkAsUser);
+
+/* guard.c: ProcessUtility hook (post-DDL invariants, TRUNCATE, rules) */
+extern void ti_guard_init(void);
+extern bool ti_in_internal_ddl;
+
+/* ddl.c: the schema check event trigger and the set-up of a tenant table */
+extern bool ti_relation_is_managed(Oid relid);
+extern void ti_setup_tenant_table(Oid relid, bool notice);
+extern void ti_check_tenant_column(Oid relid, const char *command_tag);
+extern Oid	ti_extension_owner(void);
+extern char *ti_qualified_name(Oid relid);
+extern void ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest);
+extern void ti_end_internal(Oid save_userid, int save_sec, int save_nest);
+
+/* verify.c: invariant checks of a tenant table */
+extern void ti_verify_table(Oid relid, bool error_on_violation);
+
+#endif							/* TENANT_ISO_H */
