@@ -3,7 +3,11 @@ EXTENSION    = tenant_iso
 EXTVERSION   = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 MODULE_big   = tenant_iso
 OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
-DATA         = $(wildcard sql/$(EXTENSION)--*.sql)
+# The install script of the version under development is built from the pieces in
+# sql/$(EXTVERSION)/ (one concern per file, concatenated in name order). Released
+# versions' scripts and upgrade scripts are committed under sql/ and never edited.
+DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 PG_CPPFLAGS  = -I$(srcdir)/src
 PG_CFLAGS    = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
@@ -12,6 +16,9 @@ PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 endif
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/$(EXTVERSION)/*.sql))
+	cat $^ > $@
 
 .PHONY: demo test bench test-asan
 

@@ -42,4 +42,12 @@ ti_rte_check_as_user(PlannedStmt *stmt, RangeTblEntry *rte)
 #define ti_guc_free(ptr)		free(ptr)
 #endif
 
+/* This backend's local transaction id. */
+#include "storage/proc.h"
+#if PG_VERSION_NUM >= 170000
+#define ti_current_lxid()		(MyProc->vxid.lxid)
+#else
+#define ti_current_lxid()		(MyProc->lxid)
+#endif
+
 #endif							/* TENANT_ISO_COMPAT_H */

@@ -19,6 +19,8 @@
 #include <ctype.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/uuid.h"
@@ -32,12 +34,24 @@ PG_FUNCTION_INFO_V1(tenant_iso_current_org_id);
 typedef struct TenantExtra
 {
 	bool		valid;
+	bool		authenticated;	/* set by tenant_iso.authenticate() */
+	LocalTransactionId lxid;	/* transaction in which it was set */
 	pg_uuid_t	uuid;
 } TenantExtra;
 
 static char *org_id_string = NULL;
 static bool org_id_valid = false;
+static bool org_id_authenticated = false;
+static LocalTransactionId org_id_lxid = InvalidLocalTransactionId;
 static pg_uuid_t org_id_value;
+
+static int	context_scope = TI_SCOPE_SESSION;
+
+static const struct config_enum_entry context_scope_options[] = {
+	{"session", TI_SCOPE_SESSION, false},
+	{"transaction", TI_SCOPE_TRANSACTION, false},
+	{NULL, 0, false}
+};
 
 static int	missing_context = TI_MISSING_ERROR;
 static bool unsafe_ddl = false;
@@ -108,6 +122,17 @@ check_org_id(char **newval, void **extra, GucSource source)
 			return false;
 		}
 		parsed.valid = true;
+		parsed.authenticated = ti_authenticating;
+		parsed.lxid = ti_current_lxid();
+
+		if (ti_require_signed_context() && !ti_authenticating)
+		{
+			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+			GUC_check_errmsg("\"tenant.org_id\" can only be set by tenant_iso.authenticate() for this role");
+			GUC_check_errdetail("tenant_iso.require_signed_context is on: the tenant comes from a signed token.");
+			GUC_check_errhint("Call SELECT tenant_iso.authenticate('<token>') with a token from your authentication service.");
+			return false;
+		}
 	}
 
 	/* No tenant switch while a tenant statement (or cursor) is running. */
@@ -154,6 +179,8 @@ assign_org_id(const char *newval, void *extra)
 	{
 		org_id_value = parsed->uuid;
 		org_id_valid = true;
+		org_id_authenticated = parsed->authenticated;
+		org_id_lxid = parsed->lxid;
 	}
 	else
 		org_id_valid = false;
@@ -184,6 +211,18 @@ ti_context_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomEnumVariable("tenant_iso.context_scope",
+							 "How long a tenant context lives.",
+							 "\"session\" (the default): until changed. \"transaction\": only in the transaction "
+							 "that set it (SET LOCAL, set_config(..., true)); session-level SET is refused. "
+							 "Use it behind transaction-pooling poolers.",
+							 &context_scope,
+							 TI_SCOPE_SESSION,
+							 context_scope_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("tenant_iso.unsafe_ddl",
 							 "Lets a superuser make schema changes that break tenant isolation.",
 							 "A deliberate escape hatch for one session; every use is reported with a WARNING.",
@@ -194,16 +233,39 @@ ti_context_init(void)
 							 NULL, NULL, NULL);
 }
 
+/*
+ * The state of the tenant context.  A value is only in effect when it was
+ * authenticated (if the role requires signed context) and, under
+ * context_scope = 'transaction', set in the current transaction.
+ */
+TenantState
+ti_tenant_state(void)
+{
+	if (!org_id_valid)
+		return TI_TENANT_NONE;
+	if (ti_require_signed_context() && !org_id_authenticated)
+		return TI_TENANT_UNSIGNED;
+	if (context_scope == TI_SCOPE_TRANSACTION && org_id_lxid != ti_current_lxid())
+		return TI_TENANT_STALE;
+	return TI_TENANT_OK;
+}
+
 bool
 ti_tenant_is_set(void)
 {
-	return org_id_valid;
+	return ti_tenant_state() == TI_TENANT_OK;
 }
 
 const pg_uuid_t *
 ti_current_tenant(void)
 {
-	return org_id_valid ? &org_id_value : NULL;
+	return ti_tenant_is_set() ? &org_id_value : NULL;
+}
+
+TenantContextScope
+ti_context_scope(void)
+{
+	return (TenantContextScope) context_scope;
 }
 
 TenantMissingContext
@@ -228,7 +290,7 @@ tenant_iso_current_org_id(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *result;
 
-	if (!org_id_valid)
+	if (!ti_tenant_is_set())
 		PG_RETURN_NULL();
 	result = (pg_uuid_t *) palloc(sizeof(pg_uuid_t));
 	*result = org_id_value;

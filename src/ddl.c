@@ -37,6 +37,7 @@
 #include "tenant_iso.h"
 
 PG_FUNCTION_INFO_V1(tenant_iso_ddl_command_end);
+PG_FUNCTION_INFO_V1(tenant_iso_setup_table);
 
 bool		ti_in_internal_ddl = false;
 
@@ -441,9 +442,50 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 				continue;
 			}
 		}
-		ti_check_tenant_column(relid, tag);
-		ti_setup_tenant_table(relid, true);
-		ti_verify_table(relid, true);
+		ti_enroll_table(relid, tag, true);
 	}
+	PG_RETURN_VOID();
+}
+
+/* Check a managed table, set it up, and verify the result. */
+void
+ti_enroll_table(Oid relid, const char *command_tag, bool notice)
+{
+	ti_check_tenant_column(relid, command_tag);
+	ti_setup_tenant_table(relid, notice);
+	ti_verify_table(relid, true);
+}
+
+/*
+ * tenant_iso._setup_table(rel regclass) RETURNS void
+ *		The schema check's set-up, for tenant_iso.enroll(): checks the
+ *		organization_id column, adds what is missing, verifies the result.
+ *		Callers check privileges and data first.
+ */
+Datum
+tenant_iso_setup_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be NULL"),
+				 errdetail("A table to set up must be named."),
+				 errhint("Pass a table name, e.g. 'public.courses'.")));
+	relid = PG_GETARG_OID(0);
+	if (get_rel_name(relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errdetail("The table may have been dropped."),
+				 errhint("Pass the name of an existing table.")));
+	if (!ti_relation_is_managed(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s cannot be a tenant table", ti_qualified_name(relid)),
+				 errdetail("Only ordinary and partitioned tables outside system schemas, the tenant_iso schema and exempt schemas or tables, and not owned by an extension, are tenant tables."),
+				 errhint("Check the table's schema and tenant_iso.exemptions.")));
+	ti_enroll_table(relid, NULL, true);
 	PG_RETURN_VOID();
 }

@@ -160,12 +160,31 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		plan_uses_tenant_tables(queryDesc->plannedstmt))
 	{
 		tenant_stmt = true;
-		if (!ti_tenant_is_set() && ti_missing_context() == TI_MISSING_ERROR)
-			ereport(ERROR,
-					(errcode(ERRCODE_TI_NO_TENANT),
-					 errmsg("no tenant is set for this statement on tenant tables"),
-					 errdetail("Rows of tenant tables belong to one organization each; without a tenant the statement cannot be scoped."),
-					 errhint("Run SET tenant.org_id = '<organization uuid>' (or SET LOCAL, or set_config()) first.")));
+		switch (ti_tenant_state())
+		{
+			case TI_TENANT_OK:
+				break;
+			case TI_TENANT_UNSIGNED:
+				ereport(ERROR,
+						(errcode(ERRCODE_TI_NO_TENANT),
+						 errmsg("the tenant context was not set by tenant_iso.authenticate()"),
+						 errdetail("tenant_iso.require_signed_context is on for this role, so only a verified token sets the tenant."),
+						 errhint("Call SELECT tenant_iso.authenticate('<token>') first.")));
+				break;
+			case TI_TENANT_NONE:
+			case TI_TENANT_STALE:
+				if (ti_missing_context() == TI_MISSING_ERROR)
+					ereport(ERROR,
+							(errcode(ERRCODE_TI_NO_TENANT),
+							 errmsg("no tenant is set for this statement on tenant tables"),
+							 ti_tenant_state() == TI_TENANT_STALE ?
+							 errdetail("tenant_iso.context_scope is \"transaction\" and the tenant was set in an earlier transaction.") :
+							 errdetail("Rows of tenant tables belong to one organization each; without a tenant the statement cannot be scoped."),
+							 ti_context_scope() == TI_SCOPE_TRANSACTION ?
+							 errhint("Run SET LOCAL tenant.org_id = '<organization uuid>' (or set_config('tenant.org_id', ..., true)) in this transaction first.") :
+							 errhint("Run SET tenant.org_id = '<organization uuid>' (or SET LOCAL, or set_config()) first.")));
+				break;
+		}
 	}
 
 	if (prev_ExecutorStart)

@@ -275,6 +275,20 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	{
 		switch (nodeTag(parsetree))
 		{
+			case T_VariableSetStmt:
+				{
+					VariableSetStmt *stmt = (VariableSetStmt *) parsetree;
+
+					if (stmt->kind == VAR_SET_VALUE && !stmt->is_local &&
+						stmt->name != NULL && strcmp(stmt->name, "tenant.org_id") == 0 &&
+						ti_context_scope() == TI_SCOPE_TRANSACTION)
+						ereport(ERROR,
+								(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+								 errmsg("session-level SET of \"tenant.org_id\" is not allowed"),
+								 errdetail("tenant_iso.context_scope is \"transaction\": a tenant context must not outlive its transaction."),
+								 errhint("Use SET LOCAL tenant.org_id = ... or set_config('tenant.org_id', ..., true) inside the transaction.")));
+					break;
+				}
 			case T_TruncateStmt:
 				refuse_truncate((TruncateStmt *) parsetree);
 				break;

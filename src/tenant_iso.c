@@ -32,6 +32,7 @@ _PG_init(void)
 				 errhint("Add tenant_iso to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	ti_context_init();
+	ti_auth_init();
 	ti_executor_init();
 	ti_guard_init();
 

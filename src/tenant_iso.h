@@ -34,12 +34,33 @@ typedef enum TenantMissingContext
 	TI_MISSING_EMPTY
 } TenantMissingContext;
 
+typedef enum TenantContextScope
+{
+	TI_SCOPE_SESSION,
+	TI_SCOPE_TRANSACTION
+} TenantContextScope;
+
+typedef enum TenantState
+{
+	TI_TENANT_OK,
+	TI_TENANT_NONE,				/* no tenant set */
+	TI_TENANT_UNSIGNED,			/* set directly although signed context is required */
+	TI_TENANT_STALE				/* set in an earlier transaction, scope is transaction */
+} TenantState;
+
 /* context.c: the tenant.org_id setting and its cached value */
 extern void ti_context_init(void);
+extern TenantState ti_tenant_state(void);
+extern TenantContextScope ti_context_scope(void);
 extern bool ti_tenant_is_set(void);
 extern const pg_uuid_t *ti_current_tenant(void);
 extern TenantMissingContext ti_missing_context(void);
 extern bool ti_unsafe_ddl(void);
+
+/* auth.c: signed tenant context (tenant_iso.authenticate / sign and their keys) */
+extern void ti_auth_init(void);
+extern bool ti_require_signed_context(void);
+extern bool ti_authenticating;	/* true only while authenticate() sets tenant.org_id */
 
 /* executor.c: per-statement enforcement and tracking of running tenant statements */
 extern void ti_executor_init(void);
@@ -55,6 +76,7 @@ extern bool ti_in_internal_ddl;
 /* ddl.c: the schema check event trigger and the set-up of a tenant table */
 extern bool ti_relation_is_managed(Oid relid);
 extern void ti_setup_tenant_table(Oid relid, bool notice);
+extern void ti_enroll_table(Oid relid, const char *command_tag, bool notice);
 extern void ti_check_tenant_column(Oid relid, const char *command_tag);
 extern Oid	ti_extension_owner(void);
 extern char *ti_qualified_name(Oid relid);

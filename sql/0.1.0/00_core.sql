@@ -1,4 +1,4 @@
-/* sql/tenant_iso--0.1.0.sql: tenant_iso 0.1.0, the install script (frozen once released). */
+/* sql/0.1.0/00_core.sql: tenant_iso 0.1.0 install script, part 1: context, registry, exemptions, schema check. */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION tenant_iso" to load this file. \quit
@@ -370,6 +370,14 @@ AS 'MODULE_PATHNAME', 'tenant_iso_stamp_organization_id'
 LANGUAGE C;
 COMMENT ON FUNCTION tenant_iso.stamp_organization_id() IS
 'BEFORE INSERT OR UPDATE trigger of every tenant table: stamps the current tenant, refuses other organizations and changes of organization_id.';
+
+CREATE FUNCTION tenant_iso._setup_table(rel regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'tenant_iso_setup_table'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION tenant_iso._setup_table(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenant_iso._setup_table(regclass) IS
+'Internal: the schema check''s set-up of one table (index, registry key, policies, stamping). Use tenant_iso.enroll().';
 
 CREATE FUNCTION tenant_iso.ddl_command_end()
 RETURNS event_trigger
