@@ -3,26 +3,140 @@
  *		Signed tenant context: the settings that require it and the keys
  *		that verify it, tenant_iso.authenticate() and tenant_iso.sign().
  *
+ * Token format (version 1), all ASCII:
+ *
+ *		v1.<organization uuid>.<expiry>.<mac>
+ *
+ *	<organization uuid>	canonical form: 36 characters, lowercase hex, hyphens
+ *	<expiry>			Unix time in whole seconds (UTC), no sign, no leading zero;
+ *						the token is valid while now < expiry
+ *	<mac>				64 lowercase hex digits: HMAC-SHA256, keyed with the bytes
+ *						of tenant_iso.signing_key, over "v1.<organization uuid>.<expiry>"
+ *						(the token up to, not including, its last dot)
+ *
  * Invariants:
  *	- When tenant_iso.require_signed_context is on, tenant.org_id only takes
  *	  effect when set by authenticate() (ti_authenticating is true exactly
  *	  while it sets the value; context.c records that with the value).
+ *	- The signing keys are never shown: SHOW / current_setting() print a
+ *	  mask (show hooks), pg_settings omits them (GUC_NO_SHOW_ALL), and they
+ *	  cannot be stored with ALTER ROLE / ALTER DATABASE / CREATE FUNCTION ...
+ *	  SET (those land in world-readable catalogs): the check hook refuses
+ *	  every source but the configuration files (incl. ALTER SYSTEM), the
+ *	  server command line, a superuser's startup options and SET.  No error
+ *	  message prints a key, a token or a computed MAC.
+ *	- A token is verified in this order: form, version, MAC (constant-time
+ *	  comparison, current key then previous key), expiry.  A forged token
+ *	  thus never learns whether its expiry would have passed.  Nothing is
+ *	  changed unless every check passed.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "common/cryptohash.h"
+#include "common/hmac.h"
+#include "common/sha2.h"
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "tenant_iso.h"
+
+PG_FUNCTION_INFO_V1(tenant_iso_authenticate);
+PG_FUNCTION_INFO_V1(tenant_iso_sign);
+
+/* A signing key must have at least this many bytes. */
+#define TI_MIN_KEY_BYTES		32
+
+/* Longest token we look at (a v1 token has at most 117 bytes). */
+#define TI_MAX_TOKEN_BYTES		256
+
+#define TI_TOKEN_VERSION		"v1"
+#define TI_UUID_CHARS			36
+#define TI_MAC_HEX_CHARS		(2 * PG_SHA256_DIGEST_LENGTH)
+#define TI_MAX_EXPIRY_DIGITS	12	/* up to year 33658: no overflow anywhere */
+#define TI_MAX_V1_TOKEN_BYTES	(2 + 3 + TI_UUID_CHARS + TI_MAX_EXPIRY_DIGITS + TI_MAC_HEX_CHARS)
+
+#define TI_TOKEN_FORMAT_DETAIL \
+	"A tenant token has the form v1.<organization uuid>.<expiry in Unix seconds>.<HMAC-SHA256 in lowercase hex>."
+
+/* Expired token: class 28 (invalid authorization), implementation-defined subclass. */
+#define ERRCODE_TI_TOKEN_EXPIRED	MAKE_SQLSTATE('2','8','T','0','1')
 
 bool		ti_authenticating = false;
 
 static bool require_signed_context = false;
+static char *signing_key = NULL;
+static char *signing_key_previous = NULL;
 
 bool
 ti_require_signed_context(void)
 {
 	return require_signed_context;
+}
+
+/*
+ * Check hook of both keys.  Refuses the sources that store a value in
+ * pg_db_role_setting or pg_proc.proconfig (readable by every role), and
+ * keys that are too short.  Never prints the value.
+ */
+static bool
+check_key(const char *name, char **newval, GucSource source)
+{
+	switch (source)
+	{
+		case PGC_S_GLOBAL:
+		case PGC_S_DATABASE:
+		case PGC_S_USER:
+		case PGC_S_DATABASE_USER:
+		case PGC_S_TEST:
+			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+			GUC_check_errmsg("\"%s\" cannot be set with ALTER ROLE, ALTER DATABASE or a function's SET clause", name);
+			GUC_check_errdetail("Such settings are stored in system catalogs that every role can read.");
+			GUC_check_errhint("Set it in postgresql.conf, in a file it includes, or with ALTER SYSTEM, then reload the configuration.");
+			return false;
+		default:
+			break;
+	}
+
+	if (*newval != NULL && (*newval)[0] != '\0' && strlen(*newval) < TI_MIN_KEY_BYTES)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("\"%s\" is too short", name);
+		GUC_check_errdetail("A signing key must be at least %d bytes long.", TI_MIN_KEY_BYTES);
+		GUC_check_errhint("Generate one with: openssl rand -hex 32");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_signing_key(char **newval, void **extra, GucSource source)
+{
+	return check_key("tenant_iso.signing_key", newval, source);
+}
+
+static bool
+check_signing_key_previous(char **newval, void **extra, GucSource source)
+{
+	return check_key("tenant_iso.signing_key_previous", newval, source);
+}
+
+/* SHOW, current_setting() and error messages only ever see a mask. */
+static const char *
+show_signing_key(void)
+{
+	return (signing_key != NULL && signing_key[0] != '\0') ? "********" : "";
+}
+
+static const char *
+show_signing_key_previous(void)
+{
+	return (signing_key_previous != NULL && signing_key_previous[0] != '\0') ? "********" : "";
 }
 
 void
@@ -37,4 +151,353 @@ ti_auth_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("tenant_iso.signing_key",
+							   "The key that verifies tenant tokens (HMAC-SHA256), at least 32 bytes.",
+							   "Set it in postgresql.conf, an included file or with ALTER SYSTEM; "
+							   "it is never shown.",
+							   &signing_key,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   check_signing_key,
+							   NULL,
+							   show_signing_key);
+
+	DefineCustomStringVariable("tenant_iso.signing_key_previous",
+							   "A former signing key still accepted during a key rotation.",
+							   "Tokens signed with it are accepted until it is removed; "
+							   "tenant_iso.sign() always uses tenant_iso.signing_key.",
+							   &signing_key_previous,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   check_signing_key_previous,
+							   NULL,
+							   show_signing_key_previous);
+}
+
+static bool
+key_is_set(const char *key)
+{
+	return key != NULL && key[0] != '\0';
+}
+
+/* HMAC-SHA256 of msg keyed with key, into mac (PG_SHA256_DIGEST_LENGTH bytes). */
+static void
+compute_mac(const char *key, const char *msg, size_t msglen, uint8 *mac)
+{
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+
+	if (ctx == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while computing a token signature")));
+	if (pg_hmac_init(ctx, (const uint8 *) key, strlen(key)) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) msg, msglen) < 0 ||
+		pg_hmac_final(ctx, mac, PG_SHA256_DIGEST_LENGTH) < 0)
+	{
+		char	   *reason = pstrdup(pg_hmac_error(ctx));
+
+		pg_hmac_free(ctx);
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute HMAC-SHA256: %s", reason)));
+	}
+	pg_hmac_free(ctx);
+}
+
+/* Compares n bytes in time independent of where they differ. */
+static bool
+equal_constant_time(const uint8 *a, const uint8 *b, size_t n)
+{
+	volatile uint8 diff = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static void
+to_hex(const uint8 *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+static void
+malformed(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("malformed tenant token"),
+			 errdetail("%s %s", what, TI_TOKEN_FORMAT_DETAIL),
+			 errhint("Pass the token exactly as your authentication service issued it.")));
+}
+
+static bool
+is_canonical_uuid(const char *s)
+{
+	int			i;
+
+	for (i = 0; i < TI_UUID_CHARS; i++)
+	{
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+		{
+			if (s[i] != '-')
+				return false;
+		}
+		else if (hex_value(s[i]) < 0)
+			return false;
+	}
+	return true;
+}
+
+/* Current time in whole Unix seconds (rounded down). */
+static int64
+unix_now(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	/* now is after 2000-01-01, so division rounds down */
+	return now / USECS_PER_SEC + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+}
+
+/*
+ * Verifies a token and returns its organization id (canonical text, in
+ * org_out, TI_UUID_CHARS + 1 bytes).  Errors out on any failure.
+ */
+static void
+verify_token(const char *tok, size_t len, char *org_out)
+{
+	const char *p;
+	const char *dot1,
+			   *dot2,
+			   *dot3;
+	size_t		vlen;
+	size_t		i;
+	int64		expiry = 0;
+	uint8		given[PG_SHA256_DIGEST_LENGTH];
+	uint8		expected[PG_SHA256_DIGEST_LENGTH];
+	bool		ok;
+
+	if (len == 0)
+		malformed("The token is empty.");
+
+	/* version: "v" and digits up to the first dot */
+	dot1 = memchr(tok, '.', Min(len, 16));
+	if (tok[0] != 'v' || dot1 == NULL || dot1 == tok + 1)
+		malformed("The token does not start with a version such as \"v1.\".");
+	vlen = dot1 - tok;
+	for (i = 1; i < vlen; i++)
+		if (tok[i] < '0' || tok[i] > '9')
+			malformed("The token does not start with a version such as \"v1.\".");
+	if (vlen != strlen(TI_TOKEN_VERSION) || memcmp(tok, TI_TOKEN_VERSION, vlen) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("unsupported tenant token version \"%.*s\"", (int) vlen, tok),
+				 errdetail("This version of tenant_iso accepts version v1 tokens only."),
+				 errhint("Mint v1 tokens, or upgrade tenant_iso.")));
+
+	if (len > TI_MAX_TOKEN_BYTES)
+		malformed(psprintf("The token is %zu bytes long; a v1 token has at most %d.",
+						   len, TI_MAX_V1_TOKEN_BYTES));
+
+	/* organization id */
+	p = dot1 + 1;
+	dot2 = memchr(p, '.', len - (p - tok));
+	if (dot2 == NULL || dot2 - p != TI_UUID_CHARS || !is_canonical_uuid(p))
+		malformed("The organization id is not a UUID in canonical form (36 characters, lowercase hex digits and hyphens).");
+
+	/* expiry */
+	p = dot2 + 1;
+	dot3 = memchr(p, '.', len - (p - tok));
+	if (dot3 == NULL || dot3 == p || dot3 - p > TI_MAX_EXPIRY_DIGITS || (p[0] == '0' && dot3 - p > 1))
+		malformed("The expiry is not a Unix time in whole seconds.");
+	for (; p < dot3; p++)
+	{
+		if (*p < '0' || *p > '9')
+			malformed("The expiry is not a Unix time in whole seconds.");
+		expiry = expiry * 10 + (*p - '0');
+	}
+
+	/* MAC */
+	p = dot3 + 1;
+	if ((size_t) (tok + len - p) != TI_MAC_HEX_CHARS)
+		malformed("The signature is not 64 lowercase hex digits.");
+	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+	{
+		int			hi = hex_value(p[2 * i]);
+		int			lo = hex_value(p[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			malformed("The signature is not 64 lowercase hex digits.");
+		given[i] = (uint8) ((hi << 4) | lo);
+	}
+
+	if (!key_is_set(signing_key) && !key_is_set(signing_key_previous))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no tenant token signing key is configured"),
+				 errdetail("tenant_iso.signing_key is not set, so no token can be verified."),
+				 errhint("Set tenant_iso.signing_key in postgresql.conf or with ALTER SYSTEM, then reload the configuration.")));
+
+	ok = false;
+	if (key_is_set(signing_key))
+	{
+		compute_mac(signing_key, tok, dot3 - tok, expected);
+		ok = equal_constant_time(given, expected, PG_SHA256_DIGEST_LENGTH);
+	}
+	if (!ok && key_is_set(signing_key_previous))
+	{
+		compute_mac(signing_key_previous, tok, dot3 - tok, expected);
+		ok = equal_constant_time(given, expected, PG_SHA256_DIGEST_LENGTH);
+	}
+	memset(expected, 0, sizeof(expected));
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("invalid tenant token signature"),
+				 errdetail("The token was not signed with a signing key this server accepts, or it was altered."),
+				 errhint("Get a new token from your authentication service; check that it uses the current signing key.")));
+
+	if (expiry <= unix_now())
+		ereport(ERROR,
+				(errcode(ERRCODE_TI_TOKEN_EXPIRED),
+				 errmsg("tenant token has expired"),
+				 errdetail("The token expired %lld second(s) ago.",
+						   (long long) (unix_now() - expiry)),
+				 errhint("Get a new token from your authentication service.")));
+
+	memcpy(org_out, dot1 + 1, TI_UUID_CHARS);
+	org_out[TI_UUID_CHARS] = '\0';
+}
+
+/*
+ * tenant_iso.authenticate(token text) RETURNS uuid
+ *		Verifies a token and makes its organization the tenant: for the
+ *		current transaction under context_scope = 'transaction', else for the
+ *		session.  On any failure the tenant context is left as it was.
+ */
+Datum
+tenant_iso_authenticate(PG_FUNCTION_ARGS)
+{
+	text	   *token;
+	char		org[TI_UUID_CHARS + 1];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tenant token must not be NULL"),
+				 errdetail("tenant_iso.authenticate() sets the tenant from a signed token."),
+				 errhint("Pass the token your authentication service issued for this request.")));
+	token = PG_GETARG_TEXT_PP(0);
+
+	verify_token(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), org);
+
+	ti_authenticating = true;
+	PG_TRY();
+	{
+		(void) set_config_option("tenant.org_id", org,
+								 superuser() ? PGC_SUSET : PGC_USERSET,
+								 PGC_S_SESSION,
+								 ti_context_scope() == TI_SCOPE_TRANSACTION ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
+								 true, 0, false);
+	}
+	PG_FINALLY();
+	{
+		ti_authenticating = false;
+	}
+	PG_END_TRY();
+
+	PG_RETURN_DATUM(DirectFunctionCall1(uuid_in, CStringGetDatum(org)));
+}
+
+/*
+ * tenant_iso.sign(org uuid, valid_for interval) RETURNS text
+ *		Mints a token with tenant_iso.signing_key (superusers only: tests,
+ *		administration; applications mint tokens in their auth service).
+ *		The expiry is rounded up to a whole second.
+ */
+Datum
+tenant_iso_sign(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *org;
+	Interval   *valid_for;
+	TimestampTz now,
+				until;
+	int64		expiry;
+	char	   *org_text;
+	char	   *msg;
+	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+	char		mac_hex[TI_MAC_HEX_CHARS + 1];
+	char	   *result;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for function tenant_iso.sign"),
+				 errdetail("Only superusers can mint tenant tokens in the database."),
+				 errhint("Mint tokens in your authentication service with the signing key (see docs/authentication.md).")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("organization id and validity must not be NULL"),
+				 errdetail("A token names one organization and expires."),
+				 errhint("Call tenant_iso.sign('<organization uuid>', '5 minutes').")));
+	org = PG_GETARG_UUID_P(0);
+	valid_for = PG_GETARG_INTERVAL_P(1);
+
+	if (!key_is_set(signing_key))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no tenant token signing key is configured"),
+				 errdetail("tenant_iso.signing_key is not set, so no token can be signed."),
+				 errhint("Set tenant_iso.signing_key in postgresql.conf or with ALTER SYSTEM, then reload the configuration.")));
+
+	now = GetCurrentTimestamp();
+	until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													TimestampTzGetDatum(now),
+													IntervalPGetDatum(valid_for)));
+	if (until <= now)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("token validity must be positive"),
+				 errdetail("A token that expires when it is minted cannot be used."),
+				 errhint("Pass an interval such as '5 minutes'.")));
+
+	/* until > now > 2000-01-01, so it is positive: round up */
+	expiry = until / USECS_PER_SEC + (until % USECS_PER_SEC != 0 ? 1 : 0);
+	expiry += (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	if (expiry <= 0 || expiry >= INT64CONST(1000000000000))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("token expiry is out of range"),
+				 errdetail("The expiry must lie between 1970 and the year 33658."),
+				 errhint("Pass a shorter interval.")));
+
+	org_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(org)));
+	msg = psprintf("%s.%s.%lld", TI_TOKEN_VERSION, org_text, (long long) expiry);
+	compute_mac(signing_key, msg, strlen(msg), mac);
+	to_hex(mac, PG_SHA256_DIGEST_LENGTH, mac_hex);
+	result = psprintf("%s.%s", msg, mac_hex);
+	PG_RETURN_TEXT_P(cstring_to_text(result));
 }

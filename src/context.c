@@ -55,6 +55,8 @@ static const struct config_enum_entry context_scope_options[] = {
 
 static int	missing_context = TI_MISSING_ERROR;
 static bool unsafe_ddl = false;
+static bool strict_indexes = false;
+static bool allow_explain_analyze = false;
 
 static const struct config_enum_entry missing_context_options[] = {
 	{"error", TI_MISSING_ERROR, false},
@@ -223,6 +225,27 @@ ti_context_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("tenant_iso.strict_indexes",
+							 "Refuses indexes on tenant tables that do not lead with organization_id.",
+							 "Off (the default): such an index gets a WARNING. An index condition that runs before "
+							 "the tenant filter lets EXPLAIN ANALYZE act as a value oracle. Indexes on a single uuid "
+							 "column are exempt.",
+							 &strict_indexes,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("tenant_iso.allow_explain_analyze",
+							 "Allows EXPLAIN ANALYZE on tenant tables for roles that row level security applies to.",
+							 "Off (the default): refused, because its row counts (\"Rows Removed by Filter\") "
+							 "count other tenants' rows. Grant it to trusted roles with ALTER ROLE ... SET.",
+							 &allow_explain_analyze,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomBoolVariable("tenant_iso.unsafe_ddl",
 							 "Lets a superuser make schema changes that break tenant isolation.",
 							 "A deliberate escape hatch for one session; every use is reported with a WARNING.",
@@ -278,6 +301,18 @@ bool
 ti_unsafe_ddl(void)
 {
 	return unsafe_ddl;
+}
+
+bool
+ti_strict_indexes(void)
+{
+	return strict_indexes;
+}
+
+bool
+ti_allow_explain_analyze(void)
+{
+	return allow_explain_analyze;
 }
 
 /*

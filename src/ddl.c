@@ -24,6 +24,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_attribute.h"
+#include "catalog/pg_index.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -32,6 +33,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "tenant_iso.h"
@@ -397,8 +399,8 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 					"FROM pg_catalog.pg_event_trigger_ddl_commands() e "
 					"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) e.objid "
 					"WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
-					"AND e.command_tag OPERATOR(pg_catalog.=) ANY ('{CREATE TABLE,CREATE TABLE AS,SELECT INTO}'::pg_catalog.text[]) "
-					"AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog.\"char\"[]) "
+					"AND e.command_tag OPERATOR(pg_catalog.=) ANY ('{CREATE TABLE,CREATE TABLE AS,SELECT INTO,CREATE VIEW,CREATE MATERIALIZED VIEW}'::pg_catalog.text[]) "
+					"AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m}'::pg_catalog.\"char\"[]) "
 					"AND NOT e.in_extension",
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_event_trigger_ddl_commands()");
@@ -422,8 +424,24 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 		Oid			relid = lfirst_oid(lc1);
 		const char *tag = (const char *) lfirst(lc2);
 
-		if (!ti_relation_is_managed(relid))
+		char		relkind = get_rel_relkind(relid);
+
+		if (relkind == RELKIND_VIEW || relkind == RELKIND_MATVIEW)
+		{
+			if (!ti_unsafe_ddl())
+				ti_check_view(relid, true);
 			continue;
+		}
+		if (!ti_relation_is_managed(relid))
+		{
+			if (ti_has_tenant_ancestor(relid) && !ti_unsafe_ddl())
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+						 errmsg("table %s cannot be a partition or child of a tenant table", ti_qualified_name(relid)),
+						 errdetail("It is exempt or outside the managed schemas, so queries against it directly would not be scoped to a tenant."),
+						 errhint("Create partitions and children of tenant tables in a managed schema.")));
+			continue;
+		}
 		if (ti_unsafe_ddl())
 		{
 			/*
@@ -447,9 +465,175 @@ void
 ti_enroll_table(Oid relid, const char *command_tag, bool notice)
 {
 	ti_check_tenant_column(relid, command_tag);
+	ti_verify_table_checks(relid, true, TI_KEY_CHECKS);
 	ti_setup_tenant_table(relid, notice);
 	ti_verify_table(relid, true);
+	ti_check_new_indexes(relid, NIL);
 }
+
+/* Is any ancestor (partition parent or inheritance parent, at any level) a tenant table? */
+bool
+ti_has_tenant_ancestor(Oid relid)
+{
+	bool		result;
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	result = spi_exists("WITH RECURSIVE up(relid) AS ("
+						" SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid OPERATOR(pg_catalog.=) $1"
+						" UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid OPERATOR(pg_catalog.=) up.relid)"
+						" SELECT 1 FROM up JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) up.relid"
+						" AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation'",
+						1, argtypes, values);
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+	return result;
+}
+
+/*
+ * A view that reads tenant tables (directly or through other views) must run
+ * with its caller's rights: security_invoker is set when the view does not
+ * say, and a view that asks for security_invoker = false is refused.  A
+ * materialized view over tenant tables is refused: its contents are computed
+ * once, by one role, and shown to all.
+ */
+void
+ti_check_view(Oid viewid, bool fix)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(viewid)};
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	bool		reads_tenant;
+	int			invoker = -1;	/* -1 unset, 0 false, 1 true */
+	char		relkind = get_rel_relkind(viewid);
+	char	   *qual = ti_qualified_name(viewid);
+	bool		save_internal = ti_in_internal_ddl;
+
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	reads_tenant = spi_exists("WITH RECURSIVE deps(relid) AS ("
+							  " SELECT d.refobjid FROM pg_catalog.pg_rewrite r"
+							  " JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+							  "  AND d.objid OPERATOR(pg_catalog.=) r.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  " WHERE r.ev_class OPERATOR(pg_catalog.=) $1 AND d.refobjid OPERATOR(pg_catalog.<>) $1"
+							  " UNION"
+							  " SELECT d.refobjid FROM deps JOIN pg_catalog.pg_rewrite r ON r.ev_class OPERATOR(pg_catalog.=) deps.relid"
+							  " JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+							  "  AND d.objid OPERATOR(pg_catalog.=) r.oid AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  " WHERE d.refobjid OPERATOR(pg_catalog.<>) deps.relid)"
+							  " SELECT 1 FROM deps JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) deps.relid"
+							  " AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation'",
+							  1, argtypes, values);
+	if (reads_tenant && relkind == RELKIND_VIEW)
+	{
+		if (SPI_execute_with_args("SELECT o.option_value::pg_catalog.bool::pg_catalog.int4 "
+								  "FROM pg_catalog.pg_class c, pg_catalog.pg_options_to_table(c.reloptions) o "
+								  "WHERE c.oid OPERATOR(pg_catalog.=) $1 "
+								  "AND o.option_name OPERATOR(pg_catalog.=) 'security_invoker'",
+								  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read view options");
+		if (SPI_processed > 0)
+		{
+			bool		isnull;
+
+			invoker = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		if (invoker == -1 && fix)
+		{
+			ti_in_internal_ddl = true;
+			PG_TRY();
+			{
+				if (SPI_execute(psprintf("ALTER VIEW %s SET (security_invoker = true)", qual), false, 0) < 0)
+					elog(ERROR, "could not set security_invoker");
+			}
+			PG_FINALLY();
+			{
+				ti_in_internal_ddl = save_internal;
+			}
+			PG_END_TRY();
+			invoker = 1;
+			ereport(NOTICE,
+					(errmsg("tenant_iso set security_invoker on view %s", qual),
+					 errdetail("The view reads tenant tables, so it runs with the rights of the role that queries it.")));
+		}
+	}
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+
+	if (!reads_tenant)
+		return;
+	if (relkind == RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("materialized view %s cannot read tenant tables", qual),
+				 errdetail("Its contents would be computed once, by one role, and shown to every tenant."),
+				 errhint("Use a view, or a tenant table filled by your application.")));
+	if (invoker != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("view %s reads tenant tables and must have security_invoker = true", qual),
+				 errdetail("A view that runs with its owner's rights would show every tenant what its owner may see."),
+				 errhint("Create it WITH (security_invoker = true), or leave the option out: tenant_iso sets it.")));
+}
+
+/*
+ * Indexes on a tenant table should lead with organization_id: an index
+ * condition runs before the tenant filter, so EXPLAIN ANALYZE's row counts
+ * would reveal matching rows of other tenants.  Warn (or, under
+ * tenant_iso.strict_indexes, refuse) for each index not in before.
+ */
+void
+ti_check_new_indexes(Oid relid, List *before)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	List	   *indexes;
+	ListCell   *lc;
+	AttrNumber	orgatt = get_attnum(relid, TI_COLUMN);
+
+	if (!RelationIsValid(rel))
+		return;
+	indexes = RelationGetIndexList(rel);
+	RelationClose(rel);
+	foreach(lc, indexes)
+	{
+		Oid			idx = lfirst_oid(lc);
+		HeapTuple	tup;
+		Form_pg_index form;
+		bool		ok;
+
+		if (list_member_oid(before, idx))
+			continue;
+		tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+		if (!HeapTupleIsValid(tup))
+			continue;
+		form = (Form_pg_index) GETSTRUCT(tup);
+		ok = form->indnkeyatts > 0 && form->indkey.values[0] == orgatt;
+		if (!ok && form->indnkeyatts == 1 && form->indkey.values[0] != 0 &&
+			getBaseType(get_atttype(relid, form->indkey.values[0])) == UUIDOID)
+			ok = true;
+		ReleaseSysCache(tup);
+		if (ok)
+			continue;
+		ereport(ti_strict_indexes() && !ti_unsafe_ddl() ? ERROR : WARNING,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("index %s on tenant table %s does not lead with \"organization_id\"",
+						quote_identifier(get_rel_name(idx)), ti_qualified_name(relid)),
+				 errdetail("Its index condition runs before the tenant filter, so EXPLAIN ANALYZE row counts could reveal other tenants' values."),
+				 errhint("Lead the index with organization_id, e.g. CREATE INDEX ON %s (organization_id, ...); btree_gin and btree_gist allow that for GIN and GiST.",
+						 ti_qualified_name(relid))));
+	}
+	list_free(indexes);
+}
+
 
 /*
  * tenant_iso._setup_table(rel regclass) RETURNS void

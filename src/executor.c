@@ -26,6 +26,8 @@
 #include "nodes/parsenodes.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/memutils.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 
@@ -41,6 +43,19 @@ typedef struct OpenExec
 static OpenExec *open_execs = NULL;
 static int	n_open_execs = 0;
 static int	max_open_execs = 0;
+
+/* Holdable cursors persisted while holding tenant rows (see ti_ExecutorEnd). */
+typedef struct HeldCursor
+{
+	Portal		portal;
+	char		name[NAMEDATALEN];
+} HeldCursor;
+
+static HeldCursor *held_cursors = NULL;
+static int	n_held_cursors = 0;
+static int	max_held_cursors = 0;
+
+int			ti_explain_analyze_depth = 0;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
@@ -128,7 +143,7 @@ track_exec(QueryDesc *queryDesc)
 	n_open_execs++;
 }
 
-static void
+static bool
 untrack_exec(QueryDesc *queryDesc)
 {
 	int			i;
@@ -140,15 +155,59 @@ untrack_exec(QueryDesc *queryDesc)
 			memmove(&open_execs[i], &open_execs[i + 1],
 					(n_open_execs - i - 1) * sizeof(OpenExec));
 			n_open_execs--;
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
+/*
+ * Is a statement on tenant tables running, or a cursor over one open?  Held
+ * cursors that were closed since are forgotten here.
+ */
 bool
 ti_tenant_statement_running(void)
 {
-	return n_open_execs > 0;
+	int			i,
+				j = 0;
+
+	if (n_open_execs > 0)
+		return true;
+	for (i = 0; i < n_held_cursors; i++)
+	{
+		if (GetPortalByName(held_cursors[i].name) == held_cursors[i].portal)
+			held_cursors[j++] = held_cursors[i];
+	}
+	n_held_cursors = j;
+	return n_held_cursors > 0;
+}
+
+/*
+ * PersistHoldablePortal() runs a WITH HOLD cursor's executor to completion at
+ * commit and ends it with ActivePortal set to the cursor: remember such a
+ * cursor, since its stored rows belong to the tenant of that moment.
+ */
+static void
+note_held_cursor(void)
+{
+	Portal		portal = ActivePortal;
+
+	if (portal == NULL || (portal->cursorOptions & CURSOR_OPT_HOLD) == 0 ||
+		portal->holdStore == NULL || portal->name == NULL)
+		return;
+	if (n_held_cursors >= max_held_cursors)
+	{
+		int			newmax = max_held_cursors == 0 ? 4 : max_held_cursors * 2;
+
+		if (held_cursors == NULL)
+			held_cursors = MemoryContextAlloc(TopMemoryContext, newmax * sizeof(HeldCursor));
+		else
+			held_cursors = repalloc(held_cursors, newmax * sizeof(HeldCursor));
+		max_held_cursors = newmax;
+	}
+	held_cursors[n_held_cursors].portal = portal;
+	strlcpy(held_cursors[n_held_cursors].name, portal->name, NAMEDATALEN);
+	n_held_cursors++;
 }
 
 static void
@@ -160,6 +219,12 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		plan_uses_tenant_tables(queryDesc->plannedstmt))
 	{
 		tenant_stmt = true;
+		if (ti_explain_analyze_depth > 0 && !ti_allow_explain_analyze())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("EXPLAIN ANALYZE of statements on tenant tables is not allowed for this role"),
+					 errdetail("Its row counts (\"Rows Removed by Filter\") count rows of other tenants."),
+					 errhint("Use plain EXPLAIN, or ask a superuser to set tenant_iso.allow_explain_analyze for a trusted role.")));
 		switch (ti_tenant_state())
 		{
 			case TI_TENANT_OK:
@@ -199,8 +264,8 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 static void
 ti_ExecutorEnd(QueryDesc *queryDesc)
 {
-	if (n_open_execs > 0)
-		untrack_exec(queryDesc);
+	if (n_open_execs > 0 && untrack_exec(queryDesc))
+		note_held_cursor();
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);

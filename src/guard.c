@@ -25,6 +25,7 @@
 #include "access/htup_details.h"
 #include "catalog/index.h"
 #include "catalog/pg_index.h"
+#include "commands/defrem.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/extension.h"
@@ -261,6 +262,153 @@ refuse_drop_extension(DropStmt *stmt)
 	}
 }
 
+/* The current index list of a table (to spot the indexes a statement adds). */
+static List *
+index_list_of(Oid relid)
+{
+	Relation	rel = RelationIdGetRelation(relid);
+	List	   *result;
+
+	if (!RelationIsValid(rel))
+		return NIL;
+	result = RelationGetIndexList(rel);
+	RelationClose(rel);
+	return result;
+}
+
+/*
+ * ALTER TABLE parent ATTACH PARTITION child / ALTER TABLE child INHERIT
+ * parent: when the parent is a tenant table, the child must become one (it
+ * is set up after the statement) or the statement is refused.
+ */
+static void
+note_new_children(AlterTableStmt *stmt, Oid relid, List **children)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_AttachPartition && IsA(cmd->def, PartitionCmd) &&
+			OidIsValid(relid) && ti_relid_is_tenant_table(relid))
+		{
+			Oid			child = relid_of_rangevar(((PartitionCmd *) cmd->def)->name);
+
+			if (OidIsValid(child))
+				*children = list_append_unique_oid(*children, child);
+		}
+		else if (cmd->subtype == AT_AddInherit && IsA(cmd->def, RangeVar))
+		{
+			Oid			parent = relid_of_rangevar((RangeVar *) cmd->def);
+
+			if (OidIsValid(parent) && ti_relid_is_tenant_table(parent) && OidIsValid(relid))
+				*children = list_append_unique_oid(*children, relid);
+		}
+	}
+}
+
+static void
+enroll_children(List *children)
+{
+	ListCell   *lc;
+
+	foreach(lc, children)
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (ti_relid_is_tenant_table(child))
+			continue;
+		if (ti_unsafe_ddl() && superuser())
+		{
+			ereport(WARNING,
+					(errmsg("tenant_iso.unsafe_ddl is on: table %s joined a tenant table without being set up",
+							ti_qualified_name(child))));
+			continue;
+		}
+		if (!ti_relation_is_managed(child))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("table %s cannot be a partition or child of a tenant table", ti_qualified_name(child)),
+					 errdetail("It is exempt or outside the managed schemas, so queries against it directly would not be scoped to a tenant."),
+					 errhint("Attach only tables of a managed schema that have \"organization_id uuid NOT NULL\".")));
+		ti_enroll_table(child, NULL, true);
+	}
+}
+
+/*
+ * A table exemption is recorded by name (so that it can precede the table and
+ * survive pg_dump); when an exempt table is renamed or moved, the record
+ * follows it.
+ */
+static void
+follow_exemption(Oid relid, const char *old_nsp, const char *old_rel)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	char	   *new_rel = get_rel_name(relid);
+
+	if (new_rel == NULL)
+		return;
+	values[0] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(relid)));
+	values[1] = CStringGetTextDatum(new_rel);
+	values[2] = CStringGetTextDatum(old_nsp);
+	values[3] = CStringGetTextDatum(old_rel);
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("UPDATE tenant_iso.exemptions SET schema_name = $1, table_name = $2 "
+							  "WHERE schema_name OPERATOR(pg_catalog.=) $3 AND table_name OPERATOR(pg_catalog.=) $4",
+							  4, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update tenant_iso.exemptions");
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+}
+
+static bool
+explain_has_analyze(ExplainStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *opt = (DefElem *) lfirst(lc);
+
+		if (strcmp(opt->defname, "analyze") == 0)
+			return defGetBoolean(opt);
+	}
+	return false;
+}
+
+/* The next ProcessUtility in the chain; EXPLAIN ANALYZE is flagged for executor.c. */
+static void
+call_next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				  ProcessUtilityContext context, ParamListInfo params,
+				  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc,
+				  bool explain_analyze)
+{
+	if (explain_analyze)
+		ti_explain_analyze_depth++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+									queryEnv, dest, qc);
+	}
+	PG_FINALLY();
+	{
+		if (explain_analyze)
+			ti_explain_analyze_depth--;
+	}
+	PG_END_TRY();
+}
+
 static void
 ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 				  ProcessUtilityContext context, ParamListInfo params,
@@ -268,6 +416,14 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	List	   *recheck = NIL;
+	List	   *index_table = NIL;	/* table whose new indexes get checked */
+	List	   *index_before = NIL;
+	List	   *children = NIL;
+	Oid			altered_view = InvalidOid;
+	bool		explain_analyze = false;
+	Oid			moved_rel = InvalidOid;
+	char	   *moved_nsp = NULL;
+	char	   *moved_name = NULL;
 	bool		active = IsTransactionState() && !ti_in_internal_ddl && !creating_extension &&
 		OidIsValid(ti_extension_owner());
 
@@ -296,12 +452,37 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 				{
 					AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
 					Oid			relid = relid_of_rangevar(stmt->relation);
+					char		relkind = OidIsValid(relid) ? get_rel_relkind(relid) : '\0';
 
-					if (OidIsValid(relid) && get_rel_relkind(relid) == RELKIND_INDEX)
+					if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX)
 						relid = IndexGetRelation(relid, true);
+					if (relkind == RELKIND_VIEW)
+						altered_view = relid;
 					note_table(&recheck, relid);
+					if (list_member_oid(recheck, relid))
+					{
+						index_table = list_make1_oid(relid);
+						index_before = index_list_of(relid);
+					}
+					note_new_children(stmt, relid, &children);
 					break;
 				}
+			case T_IndexStmt:
+				{
+					IndexStmt  *stmt = (IndexStmt *) parsetree;
+					Oid			relid = relid_of_rangevar(stmt->relation);
+
+					note_table(&recheck, relid);
+					if (list_member_oid(recheck, relid))
+					{
+						index_table = list_make1_oid(relid);
+						index_before = index_list_of(relid);
+					}
+					break;
+				}
+			case T_ExplainStmt:
+				explain_analyze = explain_has_analyze((ExplainStmt *) parsetree);
+				break;
 			case T_DropStmt:
 				{
 					DropStmt   *stmt = (DropStmt *) parsetree;
@@ -337,12 +518,36 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 				{
 					RenameStmt *stmt = (RenameStmt *) parsetree;
 
+					if (stmt->relation != NULL && stmt->renameType == OBJECT_TABLE)
+					{
+						moved_rel = relid_of_rangevar(stmt->relation);
+						if (OidIsValid(moved_rel))
+						{
+							moved_nsp = get_namespace_name(get_rel_namespace(moved_rel));
+							moved_name = get_rel_name(moved_rel);
+						}
+					}
 					if (stmt->relation != NULL &&
 						(stmt->renameType == OBJECT_COLUMN ||
 						 stmt->renameType == OBJECT_POLICY ||
 						 stmt->renameType == OBJECT_TRIGGER ||
 						 stmt->renameType == OBJECT_TABCONSTRAINT))
 						note_table(&recheck, relid_of_rangevar(stmt->relation));
+					break;
+				}
+			case T_AlterObjectSchemaStmt:
+				{
+					AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) parsetree;
+
+					if (stmt->objectType == OBJECT_TABLE && stmt->relation != NULL)
+					{
+						moved_rel = relid_of_rangevar(stmt->relation);
+						if (OidIsValid(moved_rel))
+						{
+							moved_nsp = get_namespace_name(get_rel_namespace(moved_rel));
+							moved_name = get_rel_name(moved_rel);
+						}
+					}
 					break;
 				}
 			case T_AlterPolicyStmt:
@@ -366,12 +571,16 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		}
 	}
 
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-							queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
+	call_next_utility(pstmt, queryString, readOnlyTree, context, params,
+					  queryEnv, dest, qc, explain_analyze);
+
+	if (OidIsValid(moved_rel) && moved_name != NULL && IsTransactionState())
+		follow_exemption(moved_rel, moved_nsp, moved_name);
+	if (children != NIL && IsTransactionState())
+		enroll_children(children);
+	if (OidIsValid(altered_view) && IsTransactionState() && !ti_unsafe_ddl() &&
+		get_rel_relkind(altered_view) == RELKIND_VIEW)
+		ti_check_view(altered_view, false);
 
 	if (recheck != NIL && IsTransactionState())
 	{
@@ -386,6 +595,8 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 			ti_verify_table(relid, true);
 		}
 	}
+	if (index_table != NIL && IsTransactionState() && get_rel_name(linitial_oid(index_table)) != NULL)
+		ti_check_new_indexes(linitial_oid(index_table), index_before);
 }
 
 void

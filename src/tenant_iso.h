@@ -56,6 +56,8 @@ extern bool ti_tenant_is_set(void);
 extern const pg_uuid_t *ti_current_tenant(void);
 extern TenantMissingContext ti_missing_context(void);
 extern bool ti_unsafe_ddl(void);
+extern bool ti_strict_indexes(void);
+extern bool ti_allow_explain_analyze(void);
 
 /* auth.c: signed tenant context (tenant_iso.authenticate / sign and their keys) */
 extern void ti_auth_init(void);
@@ -68,6 +70,7 @@ extern bool ti_tenant_statement_running(void);
 extern bool ti_relation_is_tenant_table(Relation rel);
 extern bool ti_relid_is_tenant_table(Oid relid);
 extern bool ti_rls_applies(Oid relid, Oid checkAsUser);
+extern int	ti_explain_analyze_depth;
 
 /* guard.c: ProcessUtility hook (post-DDL invariants, TRUNCATE, rules) */
 extern void ti_guard_init(void);
@@ -77,6 +80,9 @@ extern bool ti_in_internal_ddl;
 extern bool ti_relation_is_managed(Oid relid);
 extern void ti_setup_tenant_table(Oid relid, bool notice);
 extern void ti_enroll_table(Oid relid, const char *command_tag, bool notice);
+extern void ti_check_view(Oid viewid, bool fix);
+extern void ti_check_new_indexes(Oid relid, List *before);
+extern bool ti_has_tenant_ancestor(Oid relid);
 extern void ti_check_tenant_column(Oid relid, const char *command_tag);
 extern Oid	ti_extension_owner(void);
 extern char *ti_qualified_name(Oid relid);
@@ -85,5 +91,7 @@ extern void ti_end_internal(Oid save_userid, int save_sec, int save_nest);
 
 /* verify.c: invariant checks of a tenant table */
 extern void ti_verify_table(Oid relid, bool error_on_violation);
+extern void ti_verify_table_checks(Oid relid, bool error_on_violation, const char *only);
+#define TI_KEY_CHECKS "unique_key_without_tenant,foreign_key_without_tenant"
 
 #endif							/* TENANT_ISO_H */

@@ -19,8 +19,19 @@
 void
 ti_verify_table(Oid relid, bool error_on_violation)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	ti_verify_table_checks(relid, error_on_violation, NULL);
+}
+
+/*
+ * As ti_verify_table(), restricted to the checks named in only (a
+ * comma-separated list) when it is not NULL.  Used before a new table is set
+ * up, when only its key definitions can be judged.
+ */
+void
+ti_verify_table_checks(Oid relid, bool error_on_violation, const char *only)
+{
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		values[2] = {ObjectIdGetDatum(relid), CStringGetTextDatum(only ? only : "")};
 	Oid			save_userid;
 	int			save_sec,
 				save_nest;
@@ -33,8 +44,10 @@ ti_verify_table(Oid relid, bool error_on_violation)
 	ti_begin_internal(&save_userid, &save_sec, &save_nest);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT check_name, detail, hint FROM tenant_iso._table_violations($1)",
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args("SELECT check_name, detail, hint FROM tenant_iso._table_violations($1) "
+							  "WHERE $2 OPERATOR(pg_catalog.=) '' "
+							  "OR check_name OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array($2, ','))",
+							  2, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not run tenant_iso._table_violations()");
 	if (SPI_processed > 0)
 	{
@@ -58,6 +71,7 @@ ti_verify_table(Oid relid, bool error_on_violation)
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 only ? errmsg("table %s would break tenant isolation", qual) :
 				 errmsg("statement would break tenant isolation of table %s", qual),
 				 errdetail("%s", detail),
 				 errhint("%s", hint)));

@@ -47,7 +47,7 @@ CREATE TABLE tenant_iso.exemptions (
     reason       text NOT NULL CHECK (char_length(btrim(reason)) BETWEEN 1 AND 1000),
     exempted_by  name NOT NULL DEFAULT current_user,
     exempted_at  timestamptz NOT NULL DEFAULT now(),
-    UNIQUE NULLS NOT DISTINCT (schema_name, table_name)
+    CONSTRAINT exemptions_unique UNIQUE NULLS NOT DISTINCT (schema_name, table_name)
 );
 COMMENT ON TABLE tenant_iso.exemptions IS
 'Schemas and tables that are not tenant tables (global lookup tables, plans), with who exempted them, when and why.';
@@ -211,7 +211,7 @@ BEGIN
     END IF;
     INSERT INTO tenant_iso.exemptions (schema_name, table_name, reason)
     VALUES (schema_name, NULL, reason)
-    ON CONFLICT (schema_name, table_name) DO UPDATE SET reason = EXCLUDED.reason,
+    ON CONFLICT ON CONSTRAINT exemptions_unique DO UPDATE SET reason = EXCLUDED.reason,
         exempted_by = EXCLUDED.exempted_by, exempted_at = EXCLUDED.exempted_at;
 END
 $$;
@@ -268,7 +268,7 @@ BEGIN
     END IF;
     INSERT INTO tenant_iso.exemptions (schema_name, table_name, reason)
     VALUES (nsp, rel, reason)
-    ON CONFLICT (schema_name, table_name) DO UPDATE SET reason = EXCLUDED.reason,
+    ON CONFLICT ON CONSTRAINT exemptions_unique DO UPDATE SET reason = EXCLUDED.reason,
         exempted_by = EXCLUDED.exempted_by, exempted_at = EXCLUDED.exempted_at;
 END
 $$;
@@ -356,6 +356,50 @@ AS $$
                             AND t.tgfoid = 'tenant_iso.stamp_organization_id()'::pg_catalog.regprocedure
                             AND t.tgenabled IN ('O', 'A')
                             AND (t.tgtype::int & 31) = 23)   -- ROW | BEFORE | INSERT | UPDATE
+        UNION ALL
+        -- A unique key without organization_id is a cross-tenant oracle: its
+        -- duplicate-key error tells one tenant that a value exists at another.
+        -- A key on one uuid column is exempt: a random id cannot be guessed.
+        SELECT 10, 'unique_key_without_tenant',
+               pg_catalog.format('Unique key %s on (%s) does not include "organization_id": its duplicate-key error would tell one tenant that a value exists at another.',
+                                 pg_catalog.quote_ident(ic.relname), uk.cols),
+               pg_catalog.format('Include organization_id in the key, e.g. UNIQUE (organization_id, %s).', uk.cols)
+        FROM col
+        JOIN LATERAL (
+            SELECT i.indexrelid, i.indnkeyatts,
+                   (i.indkey::pg_catalog.int2[])[0:i.indnkeyatts - 1] AS keys,
+                   pg_catalog.array_to_string(ARRAY(
+                       SELECT COALESCE(pg_catalog.quote_ident(a.attname), 'expression')
+                       FROM pg_catalog.unnest((i.indkey::pg_catalog.int2[])[0:i.indnkeyatts - 1]) WITH ORDINALITY k(attnum, ord)
+                       LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                       ORDER BY k.ord), ', ') AS cols
+            FROM pg_catalog.pg_index i
+            WHERE i.indrelid = rel AND i.indisunique
+        ) uk ON true
+        JOIN pg_catalog.pg_class ic ON ic.oid = uk.indexrelid
+        WHERE NOT (col.attnum OPERATOR(pg_catalog.=) ANY (uk.keys))
+          AND NOT (uk.indnkeyatts = 1 AND uk.keys[1] <> 0 AND EXISTS (
+                   SELECT 1 FROM pg_catalog.pg_attribute a1
+                   WHERE a1.attrelid = rel AND a1.attnum = uk.keys[1]
+                     AND tenant_iso._base_type(a1.atttypid) = 'pg_catalog.uuid'::pg_catalog.regtype))
+        UNION ALL
+        -- A reference to another tenant table must carry organization_id on both
+        -- sides: foreign-key checks do not see row level security, so a
+        -- single-column reference lets a tenant probe and attach to other tenants' rows.
+        SELECT 11, 'foreign_key_without_tenant',
+               pg_catalog.format('Foreign key %s references tenant table %s without matching "organization_id" on both sides: it would let one tenant probe and reference another tenant''s rows.',
+                                 pg_catalog.quote_ident(k.conname), k.confrelid::pg_catalog.regclass),
+               pg_catalog.format('Reference the parent''s (organization_id, id) key: FOREIGN KEY (organization_id, ...) REFERENCES %s (organization_id, ...).',
+                                 k.confrelid::pg_catalog.regclass)
+        FROM col, pg_catalog.pg_constraint k
+        WHERE k.conrelid = rel AND k.contype = 'f'
+          AND k.confrelid <> 'tenant_iso.organizations'::pg_catalog.regclass
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
+                      WHERE p.polrelid = k.confrelid AND p.polname = 'tenant_isolation')
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.generate_subscripts(k.conkey, 1) s(i)
+                          JOIN pg_catalog.pg_attribute pa ON pa.attrelid = k.confrelid
+                           AND pa.attnum = k.confkey[s.i] AND pa.attname = 'organization_id'
+                          WHERE k.conkey[s.i] = col.attnum)
     ) v
     ORDER BY v.ord
 $$;
@@ -386,5 +430,5 @@ LANGUAGE C;
 REVOKE ALL ON FUNCTION tenant_iso.ddl_command_end() FROM PUBLIC;
 
 CREATE EVENT TRIGGER tenant_iso_schema_check ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE VIEW', 'CREATE MATERIALIZED VIEW')
     EXECUTE FUNCTION tenant_iso.ddl_command_end();
