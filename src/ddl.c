@@ -329,8 +329,8 @@ ti_setup_tenant_table(Oid relid, bool notice)
 			resetStringInfo(&sql);
 			appendStringInfo(&sql,
 							 "CREATE POLICY " TI_ISOLATION_POLICY " ON %s AS RESTRICTIVE FOR ALL TO PUBLIC "
-							 "USING (organization_id = (SELECT tenant_iso.current_org_id())) "
-							 "WITH CHECK (organization_id = (SELECT tenant_iso.current_org_id()))",
+							 "USING (organization_id = tenant_iso.current_org_id()) "
+							 "WITH CHECK (organization_id = tenant_iso.current_org_id())",
 							 qual);
 			spi_exec(sql.data);
 		}

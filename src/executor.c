@@ -22,6 +22,7 @@
 
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "nodes/params.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "rewrite/rowsecurity.h"
@@ -210,6 +211,39 @@ note_held_cursor(void)
 	n_held_cursors++;
 }
 
+/*
+ * Fill the executor parameter that planner.c put in place of
+ * current_org_id() in plan filters: once per execution, before any row is
+ * read (ExecInitNode evaluates no filter).  In parallel workers this runs
+ * too, with the tenant setting the leader passed on.
+ */
+static void
+fill_tenant_param(QueryDesc *queryDesc)
+{
+	int			id = ti_tenant_param_id(queryDesc->plannedstmt);
+	ParamExecData *prm;
+	const pg_uuid_t *tenant;
+
+	if (id < 0 || queryDesc->estate == NULL || queryDesc->estate->es_param_exec_vals == NULL)
+		return;
+	prm = &queryDesc->estate->es_param_exec_vals[id];
+	prm->execPlan = NULL;
+	tenant = ti_current_tenant();
+	if (tenant == NULL)
+	{
+		prm->value = (Datum) 0;
+		prm->isnull = true;
+	}
+	else
+	{
+		pg_uuid_t  *copy = MemoryContextAlloc(queryDesc->estate->es_query_cxt, sizeof(pg_uuid_t));
+
+		*copy = *tenant;
+		prm->value = UUIDPGetDatum(copy);
+		prm->isnull = false;
+	}
+}
+
 static void
 ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -259,6 +293,7 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	if (tenant_stmt)
 		track_exec(queryDesc);
+	fill_tenant_param(queryDesc);
 }
 
 static void

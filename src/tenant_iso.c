@@ -35,6 +35,7 @@ _PG_init(void)
 	ti_auth_init();
 	ti_executor_init();
 	ti_guard_init();
+	ti_planner_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("tenant");

@@ -72,6 +72,10 @@ extern bool ti_relid_is_tenant_table(Oid relid);
 extern bool ti_rls_applies(Oid relid, Oid checkAsUser);
 extern int	ti_explain_analyze_depth;
 
+/* planner.c: implied leakproof conditions (LIKE prefixes) */
+extern void ti_planner_init(void);
+extern int	ti_tenant_param_id(PlannedStmt *stmt);
+
 /* guard.c: ProcessUtility hook (post-DDL invariants, TRUNCATE, rules) */
 extern void ti_guard_init(void);
 extern bool ti_in_internal_ddl;

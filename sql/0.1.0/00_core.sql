@@ -18,6 +18,12 @@ LANGUAGE C STABLE PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION tenant_iso.current_org_id() IS
 'The current tenant (setting tenant.org_id) as a uuid, or NULL when no tenant is set.';
 
+-- The type of the per-execution parameter that replaces current_org_id() in
+-- plan filters (src/planner.c): a domain, so the executor hook can find it.
+CREATE DOMAIN tenant_iso.tenant_id AS uuid;
+COMMENT ON DOMAIN tenant_iso.tenant_id IS
+'Internal: marks the executor parameter that carries the current tenant.';
+
 ------------------------------------------------------------------------------
 -- The tenant registry
 ------------------------------------------------------------------------------
@@ -32,8 +38,8 @@ COMMENT ON TABLE tenant_iso.organizations IS
 ALTER TABLE tenant_iso.organizations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenant_iso.organizations FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON tenant_iso.organizations AS RESTRICTIVE FOR ALL TO PUBLIC
-    USING (id = (SELECT tenant_iso.current_org_id()))
-    WITH CHECK (id = (SELECT tenant_iso.current_org_id()));
+    USING (id = tenant_iso.current_org_id())
+    WITH CHECK (id = tenant_iso.current_org_id());
 CREATE POLICY tenant_access ON tenant_iso.organizations AS PERMISSIVE FOR SELECT TO PUBLIC
     USING (true);
 SELECT pg_catalog.pg_extension_config_dump('tenant_iso.organizations', '');
@@ -302,7 +308,7 @@ AS $$
     pol AS (SELECT p.*, pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual,
                    pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS withcheck
             FROM pg_catalog.pg_policy p WHERE p.polrelid = rel AND p.polname = 'tenant_isolation'),
-    expected AS (SELECT '(organization_id = ( SELECT tenant_iso.current_org_id() AS current_org_id))'::text AS expr)
+    expected AS (SELECT '(organization_id = tenant_iso.current_org_id())'::text AS expr)
     SELECT v.check_name, v.detail, v.hint FROM (
         SELECT 1 AS ord, 'organization_id_column' AS check_name,
                'The table would have no "organization_id" column.' AS detail,
