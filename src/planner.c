@@ -95,7 +95,10 @@ ti_tenant_param_id(PlannedStmt *stmt)
 	ListCell   *lc;
 	int			id = 0;
 
-	if (stmt->paramExecTypes == NIL || !OidIsValid(tenant_type_oid))
+	if (stmt->paramExecTypes == NIL)
+		return -1;
+	/* a parallel worker has planned nothing: look the type up here */
+	if (!OidIsValid(tenant_type_oid) && !lookup_oids())
 		return -1;
 	foreach(lc, stmt->paramExecTypes)
 	{
