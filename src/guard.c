@@ -42,11 +42,50 @@
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
-/* Add relid to *list when it is currently a tenant table. */
+/*
+ * Is relid a table the guard protects?  A table that carries any of the
+ * generated artifacts (the tenant_isolation policy, the registry foreign key,
+ * the stamping trigger) - whatever the state of its row level security, so
+ * that one deliberate unsafe_ddl step cannot switch the guard off for the
+ * steps that follow.
+ */
+static bool
+ti_relid_is_guarded(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	bool		result;
+
+	if (!OidIsValid(relid))
+		return false;
+	if (ti_relid_is_tenant_table(relid))
+		return true;
+	values[0] = ObjectIdGetDatum(relid);
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid OPERATOR(pg_catalog.=) $1 "
+							  " AND polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
+							  "UNION ALL SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid OPERATOR(pg_catalog.=) $1 "
+							  " AND conname OPERATOR(pg_catalog.=) 'tenant_iso_organization_fk' "
+							  "UNION ALL SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid OPERATOR(pg_catalog.=) $1 "
+							  " AND tgname OPERATOR(pg_catalog.=) 'tenant_iso_stamp'",
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up tenant table artifacts");
+	result = SPI_processed > 0;
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+	return result;
+}
+
+/* Add relid to *list when it is currently a (possibly damaged) tenant table. */
 static void
 note_table(List **list, Oid relid)
 {
-	if (OidIsValid(relid) && ti_relid_is_tenant_table(relid))
+	if (OidIsValid(relid) && ti_relid_is_guarded(relid))
 		*list = list_append_unique_oid(*list, relid);
 }
 
@@ -84,10 +123,12 @@ all_tenant_tables(void)
 	ti_begin_internal(&save_userid, &save_sec, &save_nest);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT DISTINCT p.polrelid FROM pg_catalog.pg_policy p "
-					"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid "
-					"WHERE p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
-					"AND c.relnamespace OPERATOR(pg_catalog.<>) 'tenant_iso'::pg_catalog.regnamespace",
+	if (SPI_execute("SELECT p.polrelid FROM pg_catalog.pg_policy p "
+					" WHERE p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
+					"UNION SELECT k.conrelid FROM pg_catalog.pg_constraint k "
+					" WHERE k.conname OPERATOR(pg_catalog.=) 'tenant_iso_organization_fk' "
+					"EXCEPT SELECT c.oid FROM pg_catalog.pg_class c "
+					" WHERE c.relnamespace OPERATOR(pg_catalog.=) 'tenant_iso'::pg_catalog.regnamespace",
 					false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list tenant tables");
 	for (i = 0; i < SPI_processed; i++)
@@ -143,7 +184,7 @@ check_drop_indexes(DropStmt *stmt, List **recheck)
 		bool		this_leading = false;
 		Relation	rel;
 
-		if (!OidIsValid(heapoid) || !ti_relid_is_tenant_table(heapoid))
+		if (!OidIsValid(heapoid) || !ti_relid_is_guarded(heapoid))
 			continue;
 		note_table(recheck, heapoid);
 		rel = RelationIdGetRelation(heapoid);
@@ -416,6 +457,7 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	List	   *recheck = NIL;
+	List	   *recheck_before = NIL;	/* violations of each, before */
 	List	   *index_table = NIL;	/* table whose new indexes get checked */
 	List	   *index_before = NIL;
 	List	   *children = NIL;
@@ -558,7 +600,7 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 					RuleStmt   *stmt = (RuleStmt *) parsetree;
 					Oid			relid = relid_of_rangevar(stmt->relation);
 
-					if (OidIsValid(relid) && ti_relid_is_tenant_table(relid))
+					if (OidIsValid(relid) && ti_relid_is_guarded(relid))
 						refuse_or_warn(ERRCODE_FEATURE_NOT_SUPPORTED,
 									   psprintf("cannot create rule \"%s\" on tenant table %s",
 												stmt->rulename, ti_qualified_name(relid)),
@@ -569,6 +611,14 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 			default:
 				break;
 		}
+	}
+
+	if (recheck != NIL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, recheck)
+			recheck_before = lappend(recheck_before, ti_table_violation_names(lfirst_oid(lc)));
 	}
 
 	call_next_utility(pstmt, queryString, readOnlyTree, context, params,
@@ -584,15 +634,16 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 
 	if (recheck != NIL && IsTransactionState())
 	{
-		ListCell   *lc;
+		ListCell   *lc1,
+				   *lc2;
 
-		foreach(lc, recheck)
+		forboth(lc1, recheck, lc2, recheck_before)
 		{
-			Oid			relid = lfirst_oid(lc);
+			Oid			relid = lfirst_oid(lc1);
 
 			if (get_rel_name(relid) == NULL)
 				continue;		/* dropped by the statement */
-			ti_verify_table(relid, true);
+			ti_verify_table_since(relid, (List *) lfirst(lc2));
 		}
 	}
 	if (index_table != NIL && IsTransactionState() && get_rel_name(linitial_oid(index_table)) != NULL)

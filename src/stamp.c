@@ -83,7 +83,11 @@ tenant_iso_stamp_organization_id(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_TI_CROSS_TENANT_WRITE),
 					 errmsg("cannot insert a row for another organization into table \"%s\"",
 							RelationGetRelationName(rel)),
+					 tenant == NULL ?
+					 errdetail("No tenant is set, so no organization_id may be written.") :
 					 errdetail("The row's organization_id differs from the current tenant (tenant.org_id)."),
+					 tenant == NULL ?
+					 errhint("Set the tenant with SET tenant.org_id first, and omit organization_id.") :
 					 errhint("Omit organization_id: tenant_iso stamps the current tenant.")));
 		return PointerGetDatum(newtuple);
 	}

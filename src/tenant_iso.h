@@ -95,6 +95,8 @@ extern void ti_end_internal(Oid save_userid, int save_sec, int save_nest);
 
 /* verify.c: invariant checks of a tenant table */
 extern void ti_verify_table(Oid relid, bool error_on_violation);
+extern List *ti_table_violation_names(Oid relid);
+extern void ti_verify_table_since(Oid relid, List *before);
 extern void ti_verify_table_checks(Oid relid, bool error_on_violation, const char *only);
 #define TI_KEY_CHECKS "unique_key_without_tenant,foreign_key_without_tenant"
 

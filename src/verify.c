@@ -13,8 +13,12 @@
 
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "tenant_iso.h"
+
+static void report_violation(Oid relid, const char *check, const char *detail,
+							 const char *hint, bool error_on_violation, const char *only);
 
 void
 ti_verify_table(Oid relid, bool error_on_violation)
@@ -27,6 +31,82 @@ ti_verify_table(Oid relid, bool error_on_violation)
  * comma-separated list) when it is not NULL.  Used before a new table is set
  * up, when only its key definitions can be judged.
  */
+/*
+ * The names of the checks relid fails now (for the guard's before/after
+ * comparison).
+ */
+List *
+ti_table_violation_names(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	List	   *result = NIL;
+	uint64		i;
+	MemoryContext outer = CurrentMemoryContext;
+
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT check_name || E'\\x1f' || detail || E'\\x1f' || hint "
+							  "FROM tenant_iso._table_violations($1)",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run tenant_iso._table_violations()");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		result = lappend(result, pstrdup(v));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+	return result;
+}
+
+/*
+ * After a statement: refuse it when relid fails a check it did not fail
+ * before (before: from ti_table_violation_names()).  A table already
+ * damaged (under unsafe_ddl) can thus be repaired step by step, and changed
+ * harmlessly, but not damaged further.
+ */
+void
+ti_verify_table_since(Oid relid, List *before)
+{
+	List	   *after = ti_table_violation_names(relid);
+	ListCell   *lc;
+
+	foreach(lc, after)
+	{
+		char	   *v = (char *) lfirst(lc);
+		ListCell   *lc2;
+		bool		found = false;
+		char	   *check;
+		char	   *detail;
+		char	   *hint;
+
+		foreach(lc2, before)
+		{
+			if (strcmp(v, (char *) lfirst(lc2)) == 0)
+			{
+				found = true;
+				break;
+			}
+		}
+		if (found)
+			continue;
+		check = pstrdup(v);
+		detail = strchr(check, '\x1f');
+		*detail++ = '\0';
+		hint = strchr(detail, '\x1f');
+		*hint++ = '\0';
+		report_violation(relid, check, detail, hint, true, NULL);
+	}
+}
+
 void
 ti_verify_table_checks(Oid relid, bool error_on_violation, const char *only)
 {
@@ -38,7 +118,6 @@ ti_verify_table_checks(Oid relid, bool error_on_violation, const char *only)
 	char	   *check = NULL;
 	char	   *detail = NULL;
 	char	   *hint = NULL;
-	char	   *qual = ti_qualified_name(relid);
 	MemoryContext outer = CurrentMemoryContext;
 
 	ti_begin_internal(&save_userid, &save_sec, &save_nest);
@@ -63,6 +142,15 @@ ti_verify_table_checks(Oid relid, bool error_on_violation, const char *only)
 
 	if (check == NULL)
 		return;
+	report_violation(relid, check, detail, hint, error_on_violation, only);
+}
+
+static void
+report_violation(Oid relid, const char *check, const char *detail, const char *hint,
+				 bool error_on_violation, const char *only)
+{
+	char	   *qual = ti_qualified_name(relid);
+
 	if (ti_unsafe_ddl() || !error_on_violation)
 		ereport(WARNING,
 				(errmsg("tenant_iso.unsafe_ddl is on: table %s no longer passes check \"%s\"", qual, check),

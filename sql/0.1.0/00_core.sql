@@ -140,7 +140,7 @@ BEGIN
     PERFORM 1 FROM tenant_iso.organizations o WHERE o.id = drop_organization.id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'organization % does not exist', id
-            USING ERRCODE = '02000', DETAIL = 'There is no such row in tenant_iso.organizations.',
+            USING ERRCODE = 'P0002', DETAIL = 'There is no such row in tenant_iso.organizations.',
                   HINT = 'List organizations with SELECT * FROM tenant_iso.organizations as a superuser.';
     END IF;
     -- Count the rows of every tenant table (leaf tables only: partitions have
