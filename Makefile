@@ -29,3 +29,11 @@ demo:
 # Same set-up, then the whole suite (pgTAP, isolation specs, pooler and crash tests).
 test:
 	bash test/run.sh
+
+# The performance benchmark (BENCH_SCALE=smoke by default, BENCH_SCALE=full for the issue's data set).
+bench:
+	bash test/bench/run.sh
+
+# The whole suite with the module built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan:
+	bash test/asan.sh
