@@ -18,8 +18,10 @@
  *	- When tenant_iso.require_signed_context is on, tenant.org_id only takes
  *	  effect when set by authenticate() (ti_authenticating is true exactly
  *	  while it sets the value; context.c records that with the value).
- *	- The signing keys are never shown: SHOW / current_setting() print a
- *	  mask (show hooks), pg_settings omits them (GUC_NO_SHOW_ALL), and they
+ *	- The signing keys are never shown: the settings' own string is always
+ *	  empty (the key lives in the check hook's "extra"), so no reload log,
+ *	  SHOW, current_setting() (a mask, by the show hooks) or pg_settings
+ *	  (GUC_NO_SHOW_ALL) prints them; they
  *	  cannot be stored with ALTER ROLE / ALTER DATABASE / CREATE FUNCTION ...
  *	  SET (those land in world-readable catalogs): the check hook refuses
  *	  every source but the configuration files (incl. ALTER SYSTEM), the
@@ -44,6 +46,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "compat.h"
 #include "tenant_iso.h"
 
 PG_FUNCTION_INFO_V1(tenant_iso_authenticate);
@@ -51,9 +54,6 @@ PG_FUNCTION_INFO_V1(tenant_iso_sign);
 
 /* A signing key must have at least this many bytes. */
 #define TI_MIN_KEY_BYTES		32
-
-/* Longest token we look at (a v1 token has at most 117 bytes). */
-#define TI_MAX_TOKEN_BYTES		256
 
 #define TI_TOKEN_VERSION		"v1"
 #define TI_UUID_CHARS			36
@@ -70,8 +70,28 @@ PG_FUNCTION_INFO_V1(tenant_iso_sign);
 bool		ti_authenticating = false;
 
 static bool require_signed_context = false;
-static char *signing_key = NULL;
-static char *signing_key_previous = NULL;
+
+/*
+ * The keys.  PostgreSQL keeps a string setting's value in the variable it
+ * was given (here key_setting / key_previous_setting) and prints that value
+ * in places an extension cannot hook: the postmaster logs 'parameter "..."
+ * changed to "..."' on every reload that changes it.  So the check hook
+ * moves the key into its "extra" (which follows the value through SET, SET
+ * LOCAL, RESET, transaction rollback) and leaves an empty string behind: the
+ * visible value of both settings is always "", it never changes, and
+ * nothing logs or shows the key.  The assign hook points active_key at the
+ * key of the value in effect.
+ */
+typedef struct SigningKey
+{
+	size_t		len;
+	char		bytes[FLEXIBLE_ARRAY_MEMBER];
+} SigningKey;
+
+static char *key_setting = NULL;
+static char *key_previous_setting = NULL;
+static const SigningKey *active_key = NULL;
+static const SigningKey *active_key_previous = NULL;
 
 bool
 ti_require_signed_context(void)
@@ -85,8 +105,11 @@ ti_require_signed_context(void)
  * keys that are too short.  Never prints the value.
  */
 static bool
-check_key(const char *name, char **newval, GucSource source)
+check_key(const char *name, char **newval, void **extra, GucSource source)
 {
+	size_t		len = (*newval != NULL) ? strlen(*newval) : 0;
+	SigningKey *key;
+
 	switch (source)
 	{
 		case PGC_S_GLOBAL:
@@ -103,7 +126,7 @@ check_key(const char *name, char **newval, GucSource source)
 			break;
 	}
 
-	if (*newval != NULL && (*newval)[0] != '\0' && strlen(*newval) < TI_MIN_KEY_BYTES)
+	if (len > 0 && len < TI_MIN_KEY_BYTES)
 	{
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errmsg("\"%s\" is too short", name);
@@ -111,32 +134,58 @@ check_key(const char *name, char **newval, GucSource source)
 		GUC_check_errhint("Generate one with: openssl rand -hex 32");
 		return false;
 	}
+
+	*extra = NULL;
+	if (len > 0)
+	{
+		key = (SigningKey *) ti_guc_malloc(offsetof(SigningKey, bytes) + len + 1);
+		if (key == NULL)
+			return false;
+		key->len = len;
+		memcpy(key->bytes, *newval, len + 1);
+		*extra = key;
+
+		/* leave an empty string as the setting's visible value */
+		memset(*newval, 0, len);
+	}
 	return true;
 }
 
 static bool
 check_signing_key(char **newval, void **extra, GucSource source)
 {
-	return check_key("tenant_iso.signing_key", newval, source);
+	return check_key("tenant_iso.signing_key", newval, extra, source);
 }
 
 static bool
 check_signing_key_previous(char **newval, void **extra, GucSource source)
 {
-	return check_key("tenant_iso.signing_key_previous", newval, source);
+	return check_key("tenant_iso.signing_key_previous", newval, extra, source);
 }
 
-/* SHOW, current_setting() and error messages only ever see a mask. */
+static void
+assign_signing_key(const char *newval, void *extra)
+{
+	active_key = (const SigningKey *) extra;
+}
+
+static void
+assign_signing_key_previous(const char *newval, void *extra)
+{
+	active_key_previous = (const SigningKey *) extra;
+}
+
+/* SHOW and current_setting() print a mask when a key is in effect. */
 static const char *
 show_signing_key(void)
 {
-	return (signing_key != NULL && signing_key[0] != '\0') ? "********" : "";
+	return active_key != NULL ? "********" : "";
 }
 
 static const char *
 show_signing_key_previous(void)
 {
-	return (signing_key_previous != NULL && signing_key_previous[0] != '\0') ? "********" : "";
+	return active_key_previous != NULL ? "********" : "";
 }
 
 void
@@ -156,36 +205,30 @@ ti_auth_init(void)
 							   "The key that verifies tenant tokens (HMAC-SHA256), at least 32 bytes.",
 							   "Set it in postgresql.conf, an included file or with ALTER SYSTEM; "
 							   "it is never shown.",
-							   &signing_key,
+							   &key_setting,
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   check_signing_key,
-							   NULL,
+							   assign_signing_key,
 							   show_signing_key);
 
 	DefineCustomStringVariable("tenant_iso.signing_key_previous",
 							   "A former signing key still accepted during a key rotation.",
 							   "Tokens signed with it are accepted until it is removed; "
 							   "tenant_iso.sign() always uses tenant_iso.signing_key.",
-							   &signing_key_previous,
+							   &key_previous_setting,
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   check_signing_key_previous,
-							   NULL,
+							   assign_signing_key_previous,
 							   show_signing_key_previous);
-}
-
-static bool
-key_is_set(const char *key)
-{
-	return key != NULL && key[0] != '\0';
 }
 
 /* HMAC-SHA256 of msg keyed with key, into mac (PG_SHA256_DIGEST_LENGTH bytes). */
 static void
-compute_mac(const char *key, const char *msg, size_t msglen, uint8 *mac)
+compute_mac(const SigningKey *key, const char *msg, size_t msglen, uint8 *mac)
 {
 	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
 
@@ -193,7 +236,7 @@ compute_mac(const char *key, const char *msg, size_t msglen, uint8 *mac)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while computing a token signature")));
-	if (pg_hmac_init(ctx, (const uint8 *) key, strlen(key)) < 0 ||
+	if (pg_hmac_init(ctx, (const uint8 *) key->bytes, key->len) < 0 ||
 		pg_hmac_update(ctx, (const uint8 *) msg, msglen) < 0 ||
 		pg_hmac_final(ctx, mac, PG_SHA256_DIGEST_LENGTH) < 0)
 	{
@@ -317,7 +360,7 @@ verify_token(const char *tok, size_t len, char *org_out)
 				 errdetail("This version of tenant_iso accepts version v1 tokens only."),
 				 errhint("Mint v1 tokens, or upgrade tenant_iso.")));
 
-	if (len > TI_MAX_TOKEN_BYTES)
+	if (len > TI_MAX_V1_TOKEN_BYTES)
 		malformed(psprintf("The token is %zu bytes long; a v1 token has at most %d.",
 						   len, TI_MAX_V1_TOKEN_BYTES));
 
@@ -353,7 +396,7 @@ verify_token(const char *tok, size_t len, char *org_out)
 		given[i] = (uint8) ((hi << 4) | lo);
 	}
 
-	if (!key_is_set(signing_key) && !key_is_set(signing_key_previous))
+	if (active_key == NULL && active_key_previous == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no tenant token signing key is configured"),
@@ -361,14 +404,14 @@ verify_token(const char *tok, size_t len, char *org_out)
 				 errhint("Set tenant_iso.signing_key in postgresql.conf or with ALTER SYSTEM, then reload the configuration.")));
 
 	ok = false;
-	if (key_is_set(signing_key))
+	if (active_key != NULL)
 	{
-		compute_mac(signing_key, tok, dot3 - tok, expected);
+		compute_mac(active_key, tok, dot3 - tok, expected);
 		ok = equal_constant_time(given, expected, PG_SHA256_DIGEST_LENGTH);
 	}
-	if (!ok && key_is_set(signing_key_previous))
+	if (!ok && active_key_previous != NULL)
 	{
-		compute_mac(signing_key_previous, tok, dot3 - tok, expected);
+		compute_mac(active_key_previous, tok, dot3 - tok, expected);
 		ok = equal_constant_time(given, expected, PG_SHA256_DIGEST_LENGTH);
 	}
 	memset(expected, 0, sizeof(expected));
@@ -466,7 +509,7 @@ tenant_iso_sign(PG_FUNCTION_ARGS)
 	org = PG_GETARG_UUID_P(0);
 	valid_for = PG_GETARG_INTERVAL_P(1);
 
-	if (!key_is_set(signing_key))
+	if (active_key == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no tenant token signing key is configured"),
@@ -496,7 +539,7 @@ tenant_iso_sign(PG_FUNCTION_ARGS)
 
 	org_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(org)));
 	msg = psprintf("%s.%s.%lld", TI_TOKEN_VERSION, org_text, (long long) expiry);
-	compute_mac(signing_key, msg, strlen(msg), mac);
+	compute_mac(active_key, msg, strlen(msg), mac);
 	to_hex(mac, PG_SHA256_DIGEST_LENGTH, mac_hex);
 	result = psprintf("%s.%s", msg, mac_hex);
 	PG_RETURN_TEXT_P(cstring_to_text(result));

@@ -19,6 +19,7 @@
 #include <ctype.h>
 
 #include "fmgr.h"
+#include "access/parallel.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
@@ -266,6 +267,12 @@ ti_tenant_state(void)
 {
 	if (!org_id_valid)
 		return TI_TENANT_NONE;
+	/*
+	 * A parallel worker restores the leader's settings in a transaction of
+	 * its own and without authenticate(): the leader checked the context.
+	 */
+	if (IsParallelWorker())
+		return TI_TENANT_OK;
 	if (ti_require_signed_context() && !org_id_authenticated)
 		return TI_TENANT_UNSIGNED;
 	if (context_scope == TI_SCOPE_TRANSACTION && org_id_lxid != ti_current_lxid())
@@ -297,10 +304,11 @@ ti_missing_context(void)
 	return (TenantMissingContext) missing_context;
 }
 
+/* The escape hatch only ever opens for a superuser (not after SET ROLE to another role). */
 bool
 ti_unsafe_ddl(void)
 {
-	return unsafe_ddl;
+	return unsafe_ddl && superuser();
 }
 
 bool

@@ -464,11 +464,52 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 void
 ti_enroll_table(Oid relid, const char *command_tag, bool notice)
 {
+	Oid			parent = ti_non_tenant_ancestor(relid);
+
+	if (OidIsValid(parent))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("table %s cannot be a tenant table under %s, which is not a tenant table",
+						ti_qualified_name(relid), ti_qualified_name(parent)),
+				 errdetail("Rows read through a parent are filtered by the parent's policies only, so every tenant's rows would be visible through it."),
+				 errhint("Make the parent a tenant table too, or keep the tables apart.")));
 	ti_check_tenant_column(relid, command_tag);
 	ti_verify_table_checks(relid, true, TI_KEY_CHECKS);
 	ti_setup_tenant_table(relid, notice);
 	ti_verify_table(relid, true);
 	ti_check_new_indexes(relid, NIL);
+}
+
+/* An ancestor (partition or inheritance parent, any level) that is not a tenant table, or InvalidOid. */
+Oid
+ti_non_tenant_ancestor(Oid relid)
+{
+	Oid			result = InvalidOid;
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("WITH RECURSIVE up(relid) AS ("
+							  " SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid OPERATOR(pg_catalog.=) $1"
+							  " UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid OPERATOR(pg_catalog.=) up.relid)"
+							  " SELECT up.relid FROM up WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p"
+							  "  WHERE p.polrelid OPERATOR(pg_catalog.=) up.relid AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation')",
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_inherits");
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		result = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+	return result;
 }
 
 /* Is any ancestor (partition parent or inheritance parent, at any level) a tenant table? */

@@ -42,6 +42,9 @@
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
+static bool ti_relid_is_guarded(Oid relid);
+static void refuse_or_warn(int sqlstate, const char *msg, const char *detail, const char *hint);
+
 /*
  * Is relid a table the guard protects?  A table that carries any of the
  * generated artifacts (the tenant_isolation policy, the registry foreign key,
@@ -331,21 +334,29 @@ note_new_children(AlterTableStmt *stmt, Oid relid, List **children)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
 
-		if (cmd->subtype == AT_AttachPartition && IsA(cmd->def, PartitionCmd) &&
-			OidIsValid(relid) && ti_relid_is_tenant_table(relid))
-		{
-			Oid			child = relid_of_rangevar(((PartitionCmd *) cmd->def)->name);
+		Oid			parent = InvalidOid;
+		Oid			child = InvalidOid;
 
-			if (OidIsValid(child))
-				*children = list_append_unique_oid(*children, child);
+		if (cmd->subtype == AT_AttachPartition && IsA(cmd->def, PartitionCmd))
+		{
+			parent = relid;
+			child = relid_of_rangevar(((PartitionCmd *) cmd->def)->name);
 		}
 		else if (cmd->subtype == AT_AddInherit && IsA(cmd->def, RangeVar))
 		{
-			Oid			parent = relid_of_rangevar((RangeVar *) cmd->def);
-
-			if (OidIsValid(parent) && ti_relid_is_tenant_table(parent) && OidIsValid(relid))
-				*children = list_append_unique_oid(*children, relid);
+			parent = relid_of_rangevar((RangeVar *) cmd->def);
+			child = relid;
 		}
+		if (!OidIsValid(parent) || !OidIsValid(child))
+			continue;
+		if (ti_relid_is_tenant_table(parent))
+			*children = list_append_unique_oid(*children, child);
+		else if (ti_relid_is_guarded(child))
+			refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
+						   psprintf("tenant table %s cannot become a partition or child of %s, which is not a tenant table",
+									ti_qualified_name(child), ti_qualified_name(parent)),
+						   "Rows read through a parent are filtered by the parent's policies only, so every tenant's rows would be visible through it.",
+						   "Make the parent a tenant table too, or keep the tables apart.");
 	}
 }
 

@@ -87,6 +87,7 @@ extern void ti_enroll_table(Oid relid, const char *command_tag, bool notice);
 extern void ti_check_view(Oid viewid, bool fix);
 extern void ti_check_new_indexes(Oid relid, List *before);
 extern bool ti_has_tenant_ancestor(Oid relid);
+extern Oid	ti_non_tenant_ancestor(Oid relid);
 extern void ti_check_tenant_column(Oid relid, const char *command_tag);
 extern Oid	ti_extension_owner(void);
 extern char *ti_qualified_name(Oid relid);

@@ -29,7 +29,7 @@ COMMENT ON DOMAIN tenant_iso.tenant_id IS
 ------------------------------------------------------------------------------
 CREATE TABLE tenant_iso.organizations (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    name        text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 200),
+    name        text NOT NULL CHECK (name ~ '[^[:space:]]' AND char_length(name) <= 200),
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE tenant_iso.organizations IS
@@ -50,7 +50,7 @@ SELECT pg_catalog.pg_extension_config_dump('tenant_iso.organizations', '');
 CREATE TABLE tenant_iso.exemptions (
     schema_name  text NOT NULL,
     table_name   text,             -- NULL: the whole schema
-    reason       text NOT NULL CHECK (char_length(btrim(reason)) BETWEEN 1 AND 1000),
+    reason       text NOT NULL CHECK (reason ~ '[^[:space:]]' AND char_length(reason) <= 1000),
     exempted_by  name NOT NULL DEFAULT current_user,
     exempted_at  timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT exemptions_unique UNIQUE NULLS NOT DISTINCT (schema_name, table_name)
@@ -93,7 +93,7 @@ AS $$
 DECLARE
     new_id uuid;
 BEGIN
-    IF name IS NULL OR pg_catalog.btrim(name) = '' THEN
+    IF name IS NULL OR name !~ '[^[:space:]]' THEN
         RAISE EXCEPTION 'organization name must not be empty'
             USING ERRCODE = '22023', DETAIL = 'Every organization needs a name.',
                   HINT = 'Call tenant_iso.create_organization(''Acme Learning'').';
@@ -177,7 +177,7 @@ LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
+    IF reason IS NULL OR reason !~ '[^[:space:]]' THEN
         RAISE EXCEPTION 'an exemption needs a reason'
             USING ERRCODE = '22023', DETAIL = 'Exemptions are reported by the audit together with their reason.',
                   HINT = 'Say why the data is global, e.g. ''plans are shared by all organizations''.';
@@ -308,7 +308,9 @@ AS $$
     pol AS (SELECT p.*, pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual,
                    pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS withcheck
             FROM pg_catalog.pg_policy p WHERE p.polrelid = rel AND p.polname = 'tenant_isolation'),
-    expected AS (SELECT '(organization_id = tenant_iso.current_org_id())'::text AS expr)
+    -- the generated expression, as deparsed for a uuid column and for a domain over uuid
+    expected AS (SELECT ARRAY['(organization_id = tenant_iso.current_org_id())',
+                              '((organization_id)::uuid = tenant_iso.current_org_id())']::text[] AS exprs)
     SELECT v.check_name, v.detail, v.hint FROM (
         SELECT 1 AS ord, 'organization_id_column' AS check_name,
                'The table would have no "organization_id" column.' AS detail,
@@ -337,7 +339,7 @@ AS $$
                'Keep the generated policy unchanged; add your own policies beside it to narrow access.'
         FROM pol, expected
         WHERE pol.polpermissive OR pol.polcmd <> '*' OR pol.polroles <> '{0}'::oid[]
-           OR pol.qual IS DISTINCT FROM expected.expr OR pol.withcheck IS DISTINCT FROM expected.expr
+           OR NOT (pol.qual = ANY (expected.exprs)) OR NOT (pol.withcheck = ANY (expected.exprs))
         UNION ALL
         SELECT 7, 'tenant_index', 'No index leading with "organization_id" would remain.',
                'Keep at least one index whose first column is organization_id.'

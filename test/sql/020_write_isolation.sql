@@ -4,7 +4,7 @@
 -- Attacker: ti_app (not superuser, not BYPASSRLS, not owner), then ti_owner (the table owner).
 -- Organizations: A = 0a000000-0000-4000-8000-00000000000a, B = 0b000000-0000-4000-8000-00000000000b.
 BEGIN;
-SELECT plan(47);
+SELECT plan(50);
 
 -- A fingerprint of B's data in every fixture table, taken as superuser (which bypasses RLS).
 CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
@@ -125,6 +125,17 @@ SELECT throws_ok($$INSERT INTO users (id, email, name) VALUES ('1b000000-0000-40
                    ON CONFLICT (id) DO UPDATE SET name = 'pwned'$$,
                  '42501', NULL,
                  'ti_app: INSERT ... ON CONFLICT DO UPDATE hitting B''s row fails (row level security)');
+-- MERGE: B's row never matches, and a spoofed insert branch fails
+MERGE INTO courses c USING (VALUES ('2b000000-0000-4000-8000-000000000001'::uuid)) v(id) ON c.id = v.id
+    WHEN MATCHED THEN UPDATE SET title = 'pwned';
+SELECT is((SELECT count(*) FROM courses WHERE title = 'pwned'), 0::bigint, 'ti_app: MERGE ... WHEN MATCHED does not match B''s row');
+SELECT throws_ok($$MERGE INTO courses c USING (VALUES ('2b000000-0000-4000-8000-0000000000f9'::uuid)) v(id) ON c.id = v.id
+                   WHEN NOT MATCHED THEN INSERT (id, organization_id, title) VALUES (v.id, '0b000000-0000-4000-8000-00000000000b', 'Merged spoof')$$,
+                 'TI003', NULL, 'ti_app: MERGE ... WHEN NOT MATCHED inserting for another organization fails with TI003');
+MERGE INTO courses c USING (VALUES ('2a000000-0000-4000-8000-0000000000e1'::uuid)) v(id) ON c.id = v.id
+    WHEN NOT MATCHED THEN INSERT (id, title) VALUES (v.id, 'Merged');
+SELECT is((SELECT organization_id FROM courses WHERE title = 'Merged'), '0a000000-0000-4000-8000-00000000000a'::uuid,
+          'ti_app: MERGE ... WHEN NOT MATCHED INSERT is stamped');
 -- DELETE everything the tenant can see
 WITH d AS (DELETE FROM assets RETURNING organization_id)
 SELECT count(*) AS n_del_all, count(*) FILTER (WHERE organization_id <> '0a000000-0000-4000-8000-00000000000a') AS n_del_all_foreign FROM d \gset

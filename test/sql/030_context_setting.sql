@@ -12,7 +12,7 @@ SELECT current_setting('tenant.org_id') AS after_discard,
        tenant_iso.current_org_id() IS NULL AS discard_no_tenant,
        current_user AS discard_user \gset
 
-SELECT plan(86);
+SELECT plan(87);
 
 SELECT is(:'after_discard'::text, ''::text, 'DISCARD ALL resets tenant.org_id to the empty string');
 SELECT ok(:'discard_no_tenant'::bool, 'DISCARD ALL: current_org_id() is NULL afterwards');
@@ -218,6 +218,19 @@ SELECT is((SELECT count(*) FROM courses WHERE set_config('tenant.org_id', '0a000
           2::bigint, 'setting the same tenant again inside a statement is harmless');
 SELECT is(current_setting('tenant.org_id'), '0a000000-0000-4000-8000-00000000000a', 'the tenant is still A after all attempts');
 SELECT is((SELECT count(*) FROM courses WHERE title IN ('Biology', 'Botany', 'x')), 0::bigint, 'and A sees none of B''s rows');
+RESET ROLE;
+CREATE FUNCTION public.switch_in_loop() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE r record; n bigint := 0;
+BEGIN
+    FOR r IN SELECT * FROM courses LOOP
+        PERFORM set_config('tenant.org_id', '0b000000-0000-4000-8000-00000000000b', false);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END $$;
+SET ROLE ti_app;
+SELECT throws_ok('SELECT public.switch_in_loop()', 'TI002', NULL,
+                 'a plpgsql FOR loop over a tenant table cannot switch the tenant inside the loop (TI002)');
 -- a switch attempted from a trigger (installed by the table owner) during an insert
 RESET ROLE;
 SET ROLE ti_owner;

