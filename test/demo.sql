@@ -9,11 +9,11 @@
 --   - pg_temp.holds() confirms a claim (a count, an empty result).
 -- Either raises "isolation promise broken: ..." otherwise, and psql then exits non-zero.
 \set ON_ERROR_STOP 1
+\set QUIET on
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 \pset null '(null)'
 SET client_min_messages = notice;
-\set QUIET on
 
 CREATE FUNCTION pg_temp.holds(ok boolean, claim text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -343,8 +343,9 @@ SET tenant.org_id = :'A';
 \echo '======================================================================'
 \echo '11. Prepared statements and plans follow the tenant'
 \echo '======================================================================'
-\echo 'The tenant comparison is an InitPlan: computed once per statement, so a cached'
-\echo 'generic plan serves every tenant and the organization_id index stays usable.'
+\echo 'The tenant is read once per execution, not per row and not when the plan is'
+\echo 'made: the organization_id index serves the tenant condition, and one cached'
+\echo 'generic plan serves every tenant.'
 EXPLAIN (COSTS OFF) SELECT title FROM courses;
 SET plan_cache_mode = force_generic_plan;
 PREPARE course_titles AS SELECT title FROM courses ORDER BY title;
@@ -386,6 +387,21 @@ CREATE TABLE notes (id bigint PRIMARY KEY, body text);
 SELECT pg_temp.refused(:'ERROR', :'LAST_ERROR_SQLSTATE', '42P16') AS v \gset
 \echo :v
 SELECT pg_temp.holds(to_regclass('public.notes') IS NULL, 'nothing was created') AS v \gset
+\echo :v
+\set QUIET off
+\set ECHO queries
+\echo 'A unique key without organization_id: its duplicate-key error would tell one'
+\echo 'organization that another uses a value.  expected: refused'
+\set ON_ERROR_STOP 0
+CREATE TABLE coupons (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    organization_id uuid NOT NULL,
+    code            text NOT NULL UNIQUE
+);
+\set ON_ERROR_STOP 1
+\set ECHO none
+\set QUIET on
+SELECT pg_temp.refused(:'ERROR', :'LAST_ERROR_SQLSTATE', '42P16') AS v \gset
 \echo :v
 \set QUIET off
 \set ECHO queries
@@ -464,7 +480,7 @@ SELECT schema_name, table_name, reason, exempted_by FROM tenant_iso.exemptions;
 \echo '14. Limits: who is not bound; and "no tenant" as zero rows'
 \echo '======================================================================'
 \echo 'Superusers and BYPASSRLS roles bypass row level security: PostgreSQL''s rule.'
-\echo 'The superuser running this script, without any tenant, sees both tenants''s'
+\echo 'The superuser running this script, without any tenant, sees both tenants''
 \echo 'courses. Never let the application connect as such a role.'
 RESET tenant.org_id;
 SELECT o.name AS organization, count(c.id) AS courses
