@@ -24,6 +24,7 @@
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/uuid.h"
 
 #include "compat.h"
@@ -290,6 +291,69 @@ const pg_uuid_t *
 ti_current_tenant(void)
 {
 	return ti_tenant_is_set() ? &org_id_value : NULL;
+}
+
+/* Our entry in the GUC machinery (stable once defined). */
+static struct config_generic *
+org_id_gconf(void)
+{
+	static struct config_generic *gconf = NULL;
+
+	if (gconf == NULL)
+	{
+#if PG_VERSION_NUM >= 160000
+		gconf = find_option("tenant.org_id", false, true, ERROR);
+#else
+		struct config_generic **vars = get_guc_variables();
+		int			n = GetNumConfigOptions();
+		int			i;
+
+		for (i = 0; i < n; i++)
+		{
+			if (strcmp(vars[i]->name, "tenant.org_id") == 0)
+			{
+				gconf = vars[i];
+				break;
+			}
+		}
+#endif
+		if (gconf == NULL)
+			elog(ERROR, "setting \"tenant.org_id\" is not defined");
+	}
+	return gconf;
+}
+
+/*
+ * The tenant that will be in effect once the current transaction commits:
+ * walk the setting's stack of transaction-local values as AtEOXact_GUC()
+ * will (SAVE and LOCAL restore the prior value, SET_LOCAL the masked SET
+ * value, SET keeps the current one).
+ */
+void
+ti_tenant_after_commit(bool *valid, pg_uuid_t *uuid)
+{
+	struct config_generic *gconf = org_id_gconf();
+	TenantExtra *extra = (TenantExtra *) gconf->extra;
+	GucStack   *stack;
+
+	for (stack = gconf->stack; stack != NULL; stack = stack->prev)
+	{
+		switch (stack->state)
+		{
+			case GUC_SAVE:
+			case GUC_LOCAL:
+				extra = (TenantExtra *) stack->prior.extra;
+				break;
+			case GUC_SET_LOCAL:
+				extra = (TenantExtra *) stack->masked.extra;
+				break;
+			case GUC_SET:
+				break;
+		}
+	}
+	*valid = extra != NULL && extra->valid;
+	if (*valid)
+		*uuid = extra->uuid;
 }
 
 TenantContextScope

@@ -316,6 +316,20 @@ ti_setup_tenant_table(Oid relid, bool notice)
 			spi_exec(sql.data);
 		}
 
+		/*
+		 * 2b. DEFAULT tenant_iso.current_org_id(): the stamping trigger runs
+		 * after partition routing, so a partitioned table (e.g. LIST by
+		 * organization_id) needs the tenant before routing.
+		 */
+		if (spi_exists("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) $1 "
+					   "AND attname OPERATOR(pg_catalog.=) 'organization_id' AND NOT atthasdef",
+					   1, argtypes, values))
+		{
+			resetStringInfo(&sql);
+			appendStringInfo(&sql, "ALTER TABLE %s ALTER COLUMN organization_id SET DEFAULT tenant_iso.current_org_id()", qual);
+			spi_exec(sql.data);
+		}
+
 		/* 3. row level security, forced so that the owner is bound too */
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY", qual);
@@ -434,6 +448,8 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 		}
 		if (!ti_relation_is_managed(relid))
 		{
+			if (!ti_unsafe_ddl())
+				ti_refuse_fk_into_tenant_tables(relid);
 			if (ti_has_tenant_ancestor(relid) && !ti_unsafe_ddl())
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_TABLE_DEFINITION),

@@ -9,11 +9,19 @@
  *	  tenant is set (unless tenant_iso.missing_context = 'empty').  The check
  *	  looks at the plan's range table, so it fails the same way whether the
  *	  table is empty or not and whatever plan was chosen.
- *	- Every such statement (and every open cursor over one) is listed in
- *	  open_execs from ExecutorStart to ExecutorEnd; context.c refuses a
- *	  tenant switch while the list is not empty.  Entries of an aborted
- *	  (sub)transaction are dropped by the transaction callbacks, because
- *	  ExecutorEnd is not called for a failed portal.
+ *	- Every executor is listed in open_execs from ExecutorStart to
+ *	  ExecutorEnd, with the tenant it started under, whether it reads tenant
+ *	  tables itself ("direct") or ran a nested statement that did ("tainted":
+ *	  e.g. a cursor over a set-returning function), and whether it is inside
+ *	  ExecutorRun now.  context.c refuses a tenant switch while a direct
+ *	  executor runs, or while a direct or tainted one is open but suspended
+ *	  (a cursor between fetches).  ExecutorRun refuses to go on when the
+ *	  tenant changed by a route without check hook (RESET, a role default).
+ *	  Entries of an aborted (sub)transaction are dropped by the transaction
+ *	  callbacks, because ExecutorEnd is not called for a failed portal.
+ *	- A WITH HOLD cursor over tenant rows may not outlive the tenant it read
+ *	  them under: its commit fails when the tenant reverts at commit
+ *	  (SET LOCAL) or context_scope is 'transaction'.
  *	- A "tenant table" is a table with row level security enabled and a
  *	  policy named tenant_isolation: read from the relcache, no catalog scan.
  *-------------------------------------------------------------------------
@@ -39,6 +47,11 @@ typedef struct OpenExec
 {
 	QueryDesc  *queryDesc;
 	SubTransactionId subid;
+	bool		direct;			/* its own plan reads tenant tables (RLS applying) */
+	bool		tainted;		/* a nested statement read tenant tables */
+	int			running;		/* inside ExecutorRun */
+	bool		tenant_valid;	/* the tenant it started under */
+	pg_uuid_t	tenant;
 } OpenExec;
 
 static OpenExec *open_execs = NULL;
@@ -50,6 +63,9 @@ typedef struct HeldCursor
 {
 	Portal		portal;
 	char		name[NAMEDATALEN];
+	bool		checked;		/* its commit has been checked */
+	bool		tenant_valid;	/* the tenant its rows belong to */
+	pg_uuid_t	tenant;
 } HeldCursor;
 
 static HeldCursor *held_cursors = NULL;
@@ -57,9 +73,11 @@ static int	n_held_cursors = 0;
 static int	max_held_cursors = 0;
 
 int			ti_explain_analyze_depth = 0;
+int			ti_matview_depth = 0;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 
 bool
 ti_relation_is_tenant_table(Relation rel)
@@ -126,9 +144,23 @@ plan_uses_tenant_tables(PlannedStmt *stmt)
 	return false;
 }
 
-static void
-track_exec(QueryDesc *queryDesc)
+static bool
+same_tenant(bool valid, const pg_uuid_t *uuid)
 {
+	const pg_uuid_t *now = ti_current_tenant();
+
+	if (now == NULL || !valid)
+		return now == NULL && !valid;
+	return memcmp(now, uuid, sizeof(pg_uuid_t)) == 0;
+}
+
+static void
+track_exec(QueryDesc *queryDesc, bool direct)
+{
+	const pg_uuid_t *tenant = ti_current_tenant();
+	OpenExec   *e;
+	int			i;
+
 	if (n_open_execs >= max_open_execs)
 	{
 		int			newmax = max_open_execs == 0 ? 8 : max_open_execs * 2;
@@ -139,32 +171,52 @@ track_exec(QueryDesc *queryDesc)
 			open_execs = repalloc(open_execs, newmax * sizeof(OpenExec));
 		max_open_execs = newmax;
 	}
-	open_execs[n_open_execs].queryDesc = queryDesc;
-	open_execs[n_open_execs].subid = GetCurrentSubTransactionId();
-	n_open_execs++;
+	/* the executors around a statement on tenant tables consume tenant rows */
+	if (direct)
+		for (i = 0; i < n_open_execs; i++)
+			open_execs[i].tainted = true;
+	e = &open_execs[n_open_execs++];
+	e->queryDesc = queryDesc;
+	e->subid = GetCurrentSubTransactionId();
+	e->direct = direct;
+	e->tainted = false;
+	e->running = 0;
+	e->tenant_valid = tenant != NULL;
+	if (tenant != NULL)
+		e->tenant = *tenant;
 }
 
-static bool
-untrack_exec(QueryDesc *queryDesc)
+static OpenExec *
+find_exec(QueryDesc *queryDesc)
 {
 	int			i;
 
 	for (i = n_open_execs - 1; i >= 0; i--)
-	{
 		if (open_execs[i].queryDesc == queryDesc)
-		{
-			memmove(&open_execs[i], &open_execs[i + 1],
-					(n_open_execs - i - 1) * sizeof(OpenExec));
-			n_open_execs--;
-			return true;
-		}
-	}
-	return false;
+			return &open_execs[i];
+	return NULL;
+}
+
+/* Remove the entry; returns whether it had read tenant rows. */
+static bool
+untrack_exec(QueryDesc *queryDesc)
+{
+	OpenExec   *e = find_exec(queryDesc);
+	bool		tenant_rows;
+	int			i;
+
+	if (e == NULL)
+		return false;
+	tenant_rows = e->direct || e->tainted;
+	i = e - open_execs;
+	memmove(&open_execs[i], &open_execs[i + 1], (n_open_execs - i - 1) * sizeof(OpenExec));
+	n_open_execs--;
+	return tenant_rows;
 }
 
 /*
- * Is a statement on tenant tables running, or a cursor over one open?  Held
- * cursors that were closed since are forgotten here.
+ * Is a statement on tenant tables running, or a cursor holding tenant rows
+ * open?  Held cursors that were closed since are forgotten here.
  */
 bool
 ti_tenant_statement_running(void)
@@ -172,8 +224,15 @@ ti_tenant_statement_running(void)
 	int			i,
 				j = 0;
 
-	if (n_open_execs > 0)
-		return true;
+	for (i = 0; i < n_open_execs; i++)
+	{
+		OpenExec   *e = &open_execs[i];
+
+		if (e->direct && e->running > 0)
+			return true;
+		if ((e->direct || e->tainted) && e->running == 0)
+			return true;
+	}
 	for (i = 0; i < n_held_cursors; i++)
 	{
 		if (GetPortalByName(held_cursors[i].name) == held_cursors[i].portal)
@@ -189,7 +248,7 @@ ti_tenant_statement_running(void)
  * cursor, since its stored rows belong to the tenant of that moment.
  */
 static void
-note_held_cursor(void)
+note_held_cursor(bool tenant_valid, const pg_uuid_t *tenant)
 {
 	Portal		portal = ActivePortal;
 
@@ -208,6 +267,10 @@ note_held_cursor(void)
 	}
 	held_cursors[n_held_cursors].portal = portal;
 	strlcpy(held_cursors[n_held_cursors].name, portal->name, NAMEDATALEN);
+	held_cursors[n_held_cursors].checked = false;
+	held_cursors[n_held_cursors].tenant_valid = tenant_valid;
+	if (tenant_valid)
+		held_cursors[n_held_cursors].tenant = *tenant;
 	n_held_cursors++;
 }
 
@@ -244,10 +307,40 @@ fill_tenant_param(QueryDesc *queryDesc)
 	}
 }
 
+/* Does the plan read a tenant table at all (whoever runs it)? */
+static bool
+plan_reads_tenant_tables(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_PARTITIONED_TABLE) &&
+			ti_relid_is_tenant_table(rte->relid))
+			return true;
+	}
+	return false;
+}
+
 static void
 ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	bool		tenant_stmt = false;
+
+	/*
+	 * A materialized view is computed once, by one role, and shown to all:
+	 * none may be filled from tenant tables, also not through a function.
+	 */
+	if (ti_matview_depth > 0 && (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		plan_reads_tenant_tables(queryDesc->plannedstmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("materialized views cannot be filled from tenant tables"),
+				 errdetail("Their contents would be computed once, by one role, and shown to every tenant."),
+				 errhint("Use a view, or a tenant table filled by your application.")));
 
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
 		plan_uses_tenant_tables(queryDesc->plannedstmt))
@@ -291,16 +384,60 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	if (tenant_stmt)
-		track_exec(queryDesc);
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		track_exec(queryDesc, tenant_stmt);
 	fill_tenant_param(queryDesc);
+}
+
+/*
+ * Refuse to go on serving rows read under another tenant (a cursor whose
+ * tenant changed through RESET or a role default, which run no check hook),
+ * and note that this executor runs.
+ */
+static void
+ti_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
+			   bool execute_once)
+{
+	OpenExec   *e = find_exec(queryDesc);
+
+	if (e != NULL && (e->direct || e->tainted) && !same_tenant(e->tenant_valid, &e->tenant))
+		ereport(ERROR,
+				(errcode(ERRCODE_TI_TENANT_SWITCH),
+				 errmsg("the tenant changed since this statement or cursor started"),
+				 errdetail("Its rows were read for another tenant context."),
+				 errhint("Close the cursor and open it again under the current tenant.")));
+	if (e != NULL)
+		e->running++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+		else
+			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+	}
+	PG_FINALLY();
+	{
+		/* the entry may have moved: look it up again */
+		e = find_exec(queryDesc);
+		if (e != NULL && e->running > 0)
+			e->running--;
+	}
+	PG_END_TRY();
 }
 
 static void
 ti_ExecutorEnd(QueryDesc *queryDesc)
 {
-	if (n_open_execs > 0 && untrack_exec(queryDesc))
-		note_held_cursor();
+	OpenExec   *e = n_open_execs > 0 ? find_exec(queryDesc) : NULL;
+
+	if (e != NULL)
+	{
+		bool		valid = e->tenant_valid;
+		pg_uuid_t	tenant = e->tenant;
+
+		if (untrack_exec(queryDesc))
+			note_held_cursor(valid, &tenant);
+	}
 
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
@@ -308,17 +445,65 @@ ti_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
+/*
+ * At commit, WITH HOLD cursors persisted in this transaction must keep
+ * serving the tenant that will be in effect afterwards: refuse the commit
+ * when the tenant reverts (SET LOCAL, set_config(..., true)) or when
+ * context_scope is 'transaction'.
+ */
+static void
+check_held_cursors_at_commit(void)
+{
+	int			i;
+	bool		after_valid;
+	pg_uuid_t	after;
+
+	for (i = 0; i < n_held_cursors; i++)
+	{
+		HeldCursor *h = &held_cursors[i];
+		bool		same;
+
+		if (h->checked)
+			continue;
+		h->checked = true;
+		ti_tenant_after_commit(&after_valid, &after);
+		same = (after_valid == h->tenant_valid) &&
+			(!after_valid || memcmp(&after, &h->tenant, sizeof(pg_uuid_t)) == 0);
+		if (!same || ti_context_scope() == TI_SCOPE_TRANSACTION)
+		{
+			Portal		portal = GetPortalByName(h->name);
+
+			/*
+			 * The cursor was already made to survive the transaction: drop it
+			 * before the error aborts the commit, or it would outlive both.
+			 */
+			if (portal == h->portal && portal->status != PORTAL_ACTIVE)
+				PortalDrop(portal, false);
+			ereport(ERROR,
+					(errcode(ERRCODE_TI_TENANT_SWITCH),
+					 errmsg("WITH HOLD cursor \"%s\" over tenant rows cannot outlive its tenant context", h->name),
+					 errdetail("The tenant it read its rows under ends with this transaction."),
+					 errhint("Close the cursor before COMMIT, or set the tenant for the session (SET, not SET LOCAL).")));
+		}
+	}
+}
+
 static void
 ti_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+			check_held_cursors_at_commit();
+			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			n_open_execs = 0;
+			ti_explain_analyze_depth = 0;
+			ti_matview_depth = 0;
 			ti_in_internal_ddl = false;
 			break;
 		default:
@@ -351,6 +536,8 @@ ti_executor_init(void)
 	ExecutorStart_hook = ti_ExecutorStart;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = ti_ExecutorEnd;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = ti_ExecutorRun;
 	RegisterXactCallback(ti_xact_callback, NULL);
 	RegisterSubXactCallback(ti_subxact_callback, NULL);
 }

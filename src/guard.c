@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/heap.h"
 #include "catalog/index.h"
 #include "catalog/pg_index.h"
 #include "commands/defrem.h"
@@ -35,6 +36,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -228,12 +230,41 @@ refuse_truncate(TruncateStmt *stmt)
 {
 	ListCell   *lc;
 
+	List	   *relids = NIL;
+
 	foreach(lc, stmt->relations)
 	{
 		Oid			relid = relid_of_rangevar((RangeVar *) lfirst(lc));
 
-		if (OidIsValid(relid) && ti_relid_is_tenant_table(relid) &&
-			ti_rls_applies(relid, InvalidOid))
+		if (OidIsValid(relid))
+			relids = lappend_oid(relids, relid);
+	}
+	/* TRUNCATE ... CASCADE also empties every table that references these */
+	if (stmt->behavior == DROP_CASCADE)
+	{
+		List	   *more = relids;
+
+		while (more != NIL)
+		{
+			ListCell   *lc2;
+			List	   *next = NIL;
+
+			foreach(lc2, heap_truncate_find_FKs(more))
+			{
+				if (!list_member_oid(relids, lfirst_oid(lc2)))
+				{
+					relids = lappend_oid(relids, lfirst_oid(lc2));
+					next = lappend_oid(next, lfirst_oid(lc2));
+				}
+			}
+			more = next;
+		}
+	}
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (ti_relid_is_tenant_table(relid) && ti_rls_applies(relid, InvalidOid))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("cannot truncate tenant table %s", ti_qualified_name(relid)),
@@ -420,6 +451,218 @@ follow_exemption(Oid relid, const char *old_nsp, const char *old_rel)
 	ti_end_internal(save_userid, save_sec, save_nest);
 }
 
+/*
+ * Would a unique (or exclusion) key on these columns of a tenant table lack
+ * organization_id?  Checked before the index is built, so that a
+ * duplicate-key failure of the build cannot tell anything about other
+ * tenants' rows.  A key on one uuid column is fine.
+ */
+static void
+precheck_unique_key(Oid relid, List *colnames, bool exclusion)
+{
+	ListCell   *lc;
+
+	foreach(lc, colnames)
+		if (lfirst(lc) != NULL && strcmp((char *) lfirst(lc), TI_COLUMN) == 0)
+			return;
+	if (!exclusion && list_length(colnames) == 1 && linitial(colnames) != NULL)
+	{
+		AttrNumber	att = get_attnum(relid, (char *) linitial(colnames));
+
+		if (att != InvalidAttrNumber && getBaseType(get_atttype(relid, att)) == UUIDOID)
+			return;
+	}
+	{
+		StringInfoData cols;
+
+		initStringInfo(&cols);
+		foreach(lc, colnames)
+			appendStringInfo(&cols, ", %s",
+							 lfirst(lc) ? quote_identifier((char *) lfirst(lc)) : "(expression)");
+		refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
+					   psprintf("statement would break tenant isolation of table %s", ti_qualified_name(relid)),
+					   "A unique or exclusion key without \"organization_id\" would tell one tenant, through its conflict errors, that a value exists at another.",
+					   psprintf("Include organization_id in the key, e.g. UNIQUE (organization_id%s).", cols.data));
+	}
+}
+
+static List *
+index_elem_names(List *params)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, params)
+	{
+		IndexElem  *elem = (IndexElem *) lfirst(lc);
+
+		names = lappend(names, elem->name);	/* NULL for an expression */
+	}
+	return names;
+}
+
+static List *
+constraint_key_names(Constraint *con)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	if (con->contype == CONSTR_EXCLUSION)
+	{
+		foreach(lc, con->exclusions)
+		{
+			List	   *pair = (List *) lfirst(lc);
+
+			names = lappend(names, ((IndexElem *) linitial(pair))->name);
+		}
+		return names;
+	}
+	foreach(lc, con->keys)
+		names = lappend(names, strVal(lfirst(lc)));
+	return names;
+}
+
+/* Pre-checks of ALTER TABLE subcommands on a tenant table. */
+static void
+precheck_alter_tenant_table(AlterTableStmt *stmt, Oid relid, bool *validates_fk)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_ValidateConstraint)
+			*validates_fk = true;
+		if (cmd->subtype == AT_AddConstraint && cmd->def != NULL && IsA(cmd->def, Constraint))
+		{
+			Constraint *con = (Constraint *) cmd->def;
+
+			if ((con->contype == CONSTR_UNIQUE || con->contype == CONSTR_PRIMARY ||
+				 con->contype == CONSTR_EXCLUSION) && con->indexname == NULL)
+				precheck_unique_key(relid, constraint_key_names(con),
+									con->contype == CONSTR_EXCLUSION);
+			if (con->contype == CONSTR_FOREIGN && !con->skip_validation)
+				*validates_fk = true;
+		}
+	}
+}
+
+/*
+ * PostgreSQL validates a new (or newly VALIDATEd) foreign key with one query
+ * when the role owns the tables, and with forced row level security that
+ * query sees only the current tenant's rows: a key that other tenants' rows
+ * violate would be marked valid.  After such a statement, check every
+ * validated foreign key of the table over all rows, as the extension's
+ * owner, and refuse the statement if one does not hold.
+ */
+static void
+revalidate_foreign_keys(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	uint64		i;
+	List	   *checks = NIL;
+	List	   *names = NIL;
+	ListCell   *lc1,
+			   *lc2;
+	MemoryContext outer = CurrentMemoryContext;
+
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* one "does a violating row exist" query per validated foreign key */
+	if (SPI_execute_with_args("SELECT k.conname::text, pg_catalog.format("
+							  "'SELECT 1 FROM %s %s f WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s) LIMIT 1', "
+							  " CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) k.conrelid) "
+							  "   OPERATOR(pg_catalog.=) 'p' THEN '' ELSE 'ONLY' END, "
+							  " k.conrelid::pg_catalog.regclass, "
+							  " pg_catalog.string_agg(pg_catalog.format('f.%I IS NOT NULL', fa.attname), ' AND ' ORDER BY s.i), "
+							  " k.confrelid::pg_catalog.regclass, "
+							  " pg_catalog.string_agg(pg_catalog.format('p.%I OPERATOR(pg_catalog.=) f.%I', pa.attname, fa.attname), ' AND ' ORDER BY s.i)) "
+							  "FROM pg_catalog.pg_constraint k "
+							  "CROSS JOIN LATERAL pg_catalog.generate_subscripts(k.conkey, 1) s(i) "
+							  "JOIN pg_catalog.pg_attribute fa ON fa.attrelid OPERATOR(pg_catalog.=) k.conrelid AND fa.attnum OPERATOR(pg_catalog.=) k.conkey[s.i] "
+							  "JOIN pg_catalog.pg_attribute pa ON pa.attrelid OPERATOR(pg_catalog.=) k.confrelid AND pa.attnum OPERATOR(pg_catalog.=) k.confkey[s.i] "
+							  "WHERE k.conrelid OPERATOR(pg_catalog.=) $1 AND k.contype OPERATOR(pg_catalog.=) 'f' AND k.convalidated "
+							  "AND k.confrelid OPERATOR(pg_catalog.<>) 'tenant_iso.organizations'::pg_catalog.regclass "
+							  "GROUP BY k.oid, k.conname, k.conrelid, k.confrelid",
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list foreign keys");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *sql = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		names = lappend(names, pstrdup(name));
+		checks = lappend(checks, pstrdup(sql));
+		MemoryContextSwitchTo(old);
+	}
+	forboth(lc1, names, lc2, checks)
+	{
+		if (SPI_execute((char *) lfirst(lc2), true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not check foreign key");
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("foreign key constraint \"%s\" of tenant table %s is violated",
+							(char *) lfirst(lc1), ti_qualified_name(relid)),
+					 errdetail("Rows of the table, possibly of other tenants, reference missing rows; PostgreSQL's own check saw only the current tenant's rows."),
+					 errhint("Fix the data as a role that sees every tenant, or add the key NOT VALID.")));
+	}
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+}
+
+/*
+ * A foreign key from a table that is not a tenant table (an exempt, global
+ * table) into a tenant table is an existence oracle for every tenant's rows:
+ * refuse it.
+ */
+void
+ti_refuse_fk_into_tenant_tables(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	char	   *target = NULL;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (get_rel_name(relid) == NULL || ti_relid_is_guarded(relid))
+		return;
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT k.confrelid::pg_catalog.regclass::text FROM pg_catalog.pg_constraint k "
+							  "JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) k.confrelid "
+							  " AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
+							  "WHERE k.conrelid OPERATOR(pg_catalog.=) $1 AND k.contype OPERATOR(pg_catalog.=) 'f' "
+							  "AND k.confrelid OPERATOR(pg_catalog.<>) 'tenant_iso.organizations'::pg_catalog.regclass",
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not list foreign keys");
+	if (SPI_processed > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		target = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	ti_end_internal(save_userid, save_sec, save_nest);
+	if (target != NULL)
+		refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
+					   psprintf("table %s, which is not a tenant table, cannot reference tenant table %s",
+								ti_qualified_name(relid), target),
+					   "Foreign-key checks do not see row level security: inserts into it would tell any tenant which rows other tenants have.",
+					   "Make the referencing table a tenant table with a composite key (organization_id, ...), or drop the reference.");
+}
+
 static bool
 explain_has_analyze(ExplainStmt *stmt)
 {
@@ -440,10 +683,12 @@ static void
 call_next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 				  ProcessUtilityContext context, ParamListInfo params,
 				  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc,
-				  bool explain_analyze)
+				  bool explain_analyze, bool matview)
 {
 	if (explain_analyze)
 		ti_explain_analyze_depth++;
+	if (matview)
+		ti_matview_depth++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -453,12 +698,19 @@ call_next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 									queryEnv, dest, qc);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		if (explain_analyze)
 			ti_explain_analyze_depth--;
+		if (matview)
+			ti_matview_depth--;
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	if (explain_analyze)
+		ti_explain_analyze_depth--;
+	if (matview)
+		ti_matview_depth--;
 }
 
 static void
@@ -475,6 +727,8 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	Oid			altered_view = InvalidOid;
 	bool		explain_analyze = false;
 	Oid			moved_rel = InvalidOid;
+	bool		validates_fk = false;
+	Oid			fk_source = InvalidOid;
 	char	   *moved_nsp = NULL;
 	char	   *moved_name = NULL;
 	bool		active = IsTransactionState() && !ti_in_internal_ddl && !creating_extension &&
@@ -487,6 +741,17 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 			case T_VariableSetStmt:
 				{
 					VariableSetStmt *stmt = (VariableSetStmt *) parsetree;
+
+					/* RESET runs no check hook: refuse it here while tenant rows are in use */
+					if ((stmt->kind == VAR_RESET_ALL ||
+						 ((stmt->kind == VAR_RESET || stmt->kind == VAR_SET_DEFAULT) &&
+						  stmt->name != NULL && strcmp(stmt->name, "tenant.org_id") == 0)) &&
+						ti_tenant_statement_running())
+						ereport(ERROR,
+								(errcode(ERRCODE_TI_TENANT_SWITCH),
+								 errmsg("cannot reset \"tenant.org_id\" while a statement or cursor on tenant tables is open"),
+								 errdetail("A cursor that reads or writes tenant tables must see one tenant from start to end."),
+								 errhint("Close open cursors first.")));
 
 					if (stmt->kind == VAR_SET_VALUE && !stmt->is_local &&
 						stmt->name != NULL && strcmp(stmt->name, "tenant.org_id") == 0 &&
@@ -516,7 +781,11 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 					{
 						index_table = list_make1_oid(relid);
 						index_before = index_list_of(relid);
+						precheck_alter_tenant_table(stmt, relid, &validates_fk);
 					}
+					else if (OidIsValid(relid) && relkind != RELKIND_VIEW &&
+							 context != PROCESS_UTILITY_SUBCOMMAND)
+						fk_source = relid;	/* CREATE TABLE's own keys: see ddl.c */
 					note_new_children(stmt, relid, &children);
 					break;
 				}
@@ -526,6 +795,9 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 					Oid			relid = relid_of_rangevar(stmt->relation);
 
 					note_table(&recheck, relid);
+					if (list_member_oid(recheck, relid) && (stmt->unique || stmt->excludeOpNames != NIL))
+						precheck_unique_key(relid, index_elem_names(stmt->indexParams),
+											stmt->excludeOpNames != NIL);
 					if (list_member_oid(recheck, relid))
 					{
 						index_table = list_make1_oid(relid);
@@ -554,6 +826,23 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 							break;
 						case OBJECT_EXTENSION:
 							refuse_drop_extension(stmt);
+							break;
+						case OBJECT_SCHEMA:
+							foreach(lc, stmt->objects)
+							{
+								Node	   *obj = (Node *) lfirst(lc);
+
+								/* dropping our schema drops the extension */
+								if (IsA(obj, String) && strcmp(strVal(obj), TI_SCHEMA) == 0)
+								{
+									DropStmt	fake = *stmt;
+
+									fake.objects = list_make1(makeString(TI_SCHEMA));
+									refuse_drop_extension(&fake);
+								}
+							}
+							if (stmt->behavior == DROP_CASCADE)
+								recheck = all_tenant_tables();
 							break;
 						case OBJECT_TABLE:
 						case OBJECT_VIEW:
@@ -633,7 +922,11 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	}
 
 	call_next_utility(pstmt, queryString, readOnlyTree, context, params,
-					  queryEnv, dest, qc, explain_analyze);
+					  queryEnv, dest, qc, explain_analyze,
+					  active && !ti_unsafe_ddl() &&
+					  (IsA(parsetree, RefreshMatViewStmt) ||
+					   (IsA(parsetree, CreateTableAsStmt) &&
+						((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW)));
 
 	if (OidIsValid(moved_rel) && moved_name != NULL && IsTransactionState())
 		follow_exemption(moved_rel, moved_nsp, moved_name);
@@ -643,7 +936,7 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		get_rel_relkind(altered_view) == RELKIND_VIEW)
 		ti_check_view(altered_view, false);
 
-	if (recheck != NIL && IsTransactionState())
+	if (recheck != NIL && IsTransactionState() && OidIsValid(ti_extension_owner()))
 	{
 		ListCell   *lc1,
 				   *lc2;
@@ -658,7 +951,15 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		}
 	}
 	if (index_table != NIL && IsTransactionState() && get_rel_name(linitial_oid(index_table)) != NULL)
-		ti_check_new_indexes(linitial_oid(index_table), index_before);
+	{
+		Oid			relid = linitial_oid(index_table);
+
+		ti_check_new_indexes(relid, index_before);
+		if (validates_fk && ti_rls_applies(relid, InvalidOid))
+			revalidate_foreign_keys(relid);
+	}
+	if (OidIsValid(fk_source) && IsTransactionState())
+		ti_refuse_fk_into_tenant_tables(fk_source);
 }
 
 void

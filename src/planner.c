@@ -383,16 +383,73 @@ implied_jointree(Query *query, Node *jtnode)
 	}
 }
 
+/* Is this security qual the generated tenant comparison? */
+static bool
+is_tenant_qual(Node *qual)
+{
+	OpExpr	   *op;
+	Node	   *rarg;
+
+	if (qual == NULL || !IsA(qual, OpExpr))
+		return false;
+	op = (OpExpr *) qual;
+	if (list_length(op->args) != 2)
+		return false;
+	rarg = lsecond(op->args);
+	return IsA(rarg, FuncExpr) && ((FuncExpr *) rarg)->funcid == tenant_func_oid;
+}
+
+/*
+ * PostgreSQL evaluates the restrictive policies of a table in name order,
+ * each as its own security barrier level: a restrictive policy an owner
+ * names "a_audit" would run before tenant_isolation and see every tenant's
+ * rows.  Move the tenant comparison to the front; it is leakproof, so this
+ * only ever filters earlier.
+ */
+static void
+tenant_quals_first(Query *query)
+{
+	ListCell   *lc;
+
+	if (!OidIsValid(tenant_func_oid))
+		return;
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		ListCell   *lc2;
+		Node	   *tenant = NULL;
+
+		if (rte->rtekind != RTE_RELATION || list_length(rte->securityQuals) < 2)
+			continue;
+		foreach(lc2, rte->securityQuals)
+		{
+			if (is_tenant_qual((Node *) lfirst(lc2)))
+			{
+				tenant = (Node *) lfirst(lc2);
+				break;
+			}
+		}
+		if (tenant == NULL || linitial(rte->securityQuals) == tenant)
+			continue;
+		rte->securityQuals = list_delete_ptr(rte->securityQuals, tenant);
+		rte->securityQuals = lcons(tenant, rte->securityQuals);
+	}
+}
+
 static bool
 implied_walker(Node *node, void *context)
 {
+	bool		implied = *(bool *) context;
+
 	if (node == NULL)
 		return false;
 	if (IsA(node, Query))
 	{
 		Query	   *query = (Query *) node;
 
-		implied_jointree(query, (Node *) query->jointree);
+		tenant_quals_first(query);
+		if (implied)
+			implied_jointree(query, (Node *) query->jointree);
 		return query_tree_walker(query, implied_walker, context, 0);
 	}
 	return expression_tree_walker(node, implied_walker, context);
@@ -404,8 +461,8 @@ ti_planner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannedStmt *stmt;
 
-	if (implied_quals && parse->commandType != CMD_UTILITY)
-		(void) implied_walker((Node *) parse, NULL);
+	if (parse->commandType != CMD_UTILITY && lookup_oids())
+		(void) implied_walker((Node *) parse, (void *) &implied_quals);
 
 	if (prev_planner)
 		stmt = prev_planner(parse, query_string, cursorOptions, boundParams);

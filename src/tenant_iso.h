@@ -52,6 +52,7 @@ typedef enum TenantState
 extern void ti_context_init(void);
 extern TenantState ti_tenant_state(void);
 extern TenantContextScope ti_context_scope(void);
+extern void ti_tenant_after_commit(bool *valid, pg_uuid_t *uuid);
 extern bool ti_tenant_is_set(void);
 extern const pg_uuid_t *ti_current_tenant(void);
 extern TenantMissingContext ti_missing_context(void);
@@ -71,6 +72,7 @@ extern bool ti_relation_is_tenant_table(Relation rel);
 extern bool ti_relid_is_tenant_table(Oid relid);
 extern bool ti_rls_applies(Oid relid, Oid checkAsUser);
 extern int	ti_explain_analyze_depth;
+extern int	ti_matview_depth;
 
 /* planner.c: implied leakproof conditions (LIKE prefixes) */
 extern void ti_planner_init(void);
@@ -79,6 +81,7 @@ extern int	ti_tenant_param_id(PlannedStmt *stmt);
 /* guard.c: ProcessUtility hook (post-DDL invariants, TRUNCATE, rules) */
 extern void ti_guard_init(void);
 extern bool ti_in_internal_ddl;
+extern void ti_refuse_fk_into_tenant_tables(Oid relid);
 
 /* ddl.c: the schema check event trigger and the set-up of a tenant table */
 extern bool ti_relation_is_managed(Oid relid);

@@ -374,7 +374,7 @@ AS $$
                pg_catalog.format('Include organization_id in the key, e.g. UNIQUE (organization_id, %s).', uk.cols)
         FROM col
         JOIN LATERAL (
-            SELECT i.indexrelid, i.indnkeyatts,
+            SELECT i.indexrelid, i.indnkeyatts, i.indisunique,
                    (i.indkey::pg_catalog.int2[])[0:i.indnkeyatts - 1] AS keys,
                    pg_catalog.array_to_string(ARRAY(
                        SELECT COALESCE(pg_catalog.quote_ident(a.attname), 'expression')
@@ -382,11 +382,11 @@ AS $$
                        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
                        ORDER BY k.ord), ', ') AS cols
             FROM pg_catalog.pg_index i
-            WHERE i.indrelid = rel AND i.indisunique
+            WHERE i.indrelid = rel AND (i.indisunique OR i.indisexclusion)
         ) uk ON true
         JOIN pg_catalog.pg_class ic ON ic.oid = uk.indexrelid
         WHERE NOT (col.attnum OPERATOR(pg_catalog.=) ANY (uk.keys))
-          AND NOT (uk.indnkeyatts = 1 AND uk.keys[1] <> 0 AND EXISTS (
+          AND NOT (uk.indisunique AND uk.indnkeyatts = 1 AND uk.keys[1] <> 0 AND EXISTS (
                    SELECT 1 FROM pg_catalog.pg_attribute a1
                    WHERE a1.attrelid = rel AND a1.attnum = uk.keys[1]
                      AND tenant_iso._base_type(a1.atttypid) = 'pg_catalog.uuid'::pg_catalog.regtype))
