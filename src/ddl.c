@@ -406,6 +406,20 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 	if (ti_in_internal_ddl || creating_extension)
 		PG_RETURN_VOID();
 
+	/* Temporary tables are never tenant tables: skip them without a catalog query. */
+	{
+		EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
+		Node	   *parsetree = trigdata->parsetree;
+		RangeVar   *rv = NULL;
+
+		if (parsetree != NULL && IsA(parsetree, CreateStmt))
+			rv = ((CreateStmt *) parsetree)->relation;
+		else if (parsetree != NULL && IsA(parsetree, CreateTableAsStmt))
+			rv = ((CreateTableAsStmt *) parsetree)->into->rel;
+		if (rv != NULL && rv->relpersistence == RELPERSISTENCE_TEMP)
+			PG_RETURN_VOID();
+	}
+
 	ti_begin_internal(&save_userid, &save_sec, &save_nest);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
