@@ -46,10 +46,14 @@ bool		ti_in_internal_ddl = false;
 Oid
 ti_extension_owner(void)
 {
-	Oid			nspid = get_namespace_oid(TI_SCHEMA, true);
+	Oid			nspid;
 	HeapTuple	tup;
 	Oid			owner;
 
+	/* the schema outlives DROP EXTENSION: ask for the extension itself */
+	if (!OidIsValid(get_extension_oid("tenant_iso", true)))
+		return InvalidOid;
+	nspid = get_namespace_oid(TI_SCHEMA, true);
 	if (!OidIsValid(nspid))
 		return InvalidOid;
 	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));

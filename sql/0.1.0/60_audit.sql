@@ -89,8 +89,8 @@ AS $$
              (SELECT tenant_iso._isolation_policy_exprs() AS exprs) e
         WHERE pg_catalog.pg_get_expr(p.polqual, p.polrelid) = ANY (e.exprs)
           AND pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) = ANY (e.exprs)),
-    -- unique keys without organization_id (a key of one uuid column is fine:
-    -- a random id cannot be guessed)
+    -- unique keys and exclusion constraints without organization_id (a unique
+    -- key of one uuid column is fine: a random id cannot be guessed)
     uk AS (
         SELECT u.indrelid,
                pg_catalog.string_agg(pg_catalog.format('%I on (%s)', ic.relname,
@@ -100,13 +100,13 @@ AS $$
                                          LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = u.indrelid AND a.attnum = k.attnum
                                          ORDER BY k.ord), ', ')),
                                      ', ' ORDER BY ic.relname) AS list
-        FROM (SELECT i.indrelid, i.indexrelid, i.indnkeyatts, b.attnum AS orgatt,
+        FROM (SELECT i.indrelid, i.indexrelid, i.indnkeyatts, i.indisunique, b.attnum AS orgatt,
                      (i.indkey::pg_catalog.int2[])[0:i.indnkeyatts - 1] AS keys
               FROM pg_catalog.pg_index i JOIN base b ON b.oid = i.indrelid
-              WHERE i.indisunique AND b.attnum IS NOT NULL) u
+              WHERE (i.indisunique OR i.indisexclusion) AND b.attnum IS NOT NULL) u
         JOIN pg_catalog.pg_class ic ON ic.oid = u.indexrelid
         WHERE NOT (u.orgatt = ANY (u.keys))
-          AND NOT (u.indnkeyatts = 1 AND u.keys[1] <> 0 AND EXISTS (
+          AND NOT (u.indisunique AND u.indnkeyatts = 1 AND u.keys[1] <> 0 AND EXISTS (
                    SELECT 1 FROM pg_catalog.pg_attribute a1
                    WHERE a1.attrelid = u.indrelid AND a1.attnum = u.keys[1]
                      AND a1.atttypid IN (SELECT ut.oid FROM uuidtypes ut)))
@@ -211,9 +211,11 @@ AS $$
     -- or tenant table (all others, whether set up or not)
     rels AS (
         SELECT c.oid, c.relname, n.nspname, c.relkind,
-               ext.extname, ex.reason, ex.table_name AS ex_table, ex.exempted_by, ex.exempted_at,
+               ext.extname, coalesce(xt.reason, xs.reason) AS reason, xt.table_name AS ex_table,
+               coalesce(xt.exempted_by, xs.exempted_by) AS exempted_by,
+               coalesce(xt.exempted_at, xs.exempted_at) AS exempted_at,
                CASE WHEN ext.extname IS NOT NULL THEN 'extension'
-                    WHEN ex.reason IS NOT NULL THEN 'exempt'
+                    WHEN coalesce(xt.reason, xs.reason) IS NOT NULL THEN 'exempt'
                     WHEN c.relkind = 'f' THEN 'foreign'
                     ELSE 'tenant' END AS kind
         FROM pg_catalog.pg_class c
@@ -224,10 +226,8 @@ AS $$
                      ON d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.refobjid = e.oid
                    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 AND d.deptype = 'e'
                    ORDER BY d.objid, e.extname) ext ON ext.objid = c.oid
-        LEFT JOIN LATERAL (SELECT x.reason, x.table_name, x.exempted_by, x.exempted_at
-                           FROM tenant_iso.exemptions x
-                           WHERE x.schema_name = n.nspname AND (x.table_name IS NULL OR x.table_name = c.relname)
-                           ORDER BY x.table_name NULLS LAST LIMIT 1) ex ON true
+        LEFT JOIN tenant_iso.exemptions xt ON xt.schema_name = n.nspname AND xt.table_name = c.relname
+        LEFT JOIN tenant_iso.exemptions xs ON xs.schema_name = n.nspname AND xs.table_name IS NULL
         WHERE c.relkind IN ('r', 'p', 'f') AND c.relpersistence <> 't'
           AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'tenant_iso')
           AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
@@ -503,6 +503,7 @@ DECLARE
     nulls bigint := 0;
     unknown bigint := 0;
     samples text;
+    n_ids bigint := 0;
     msgs text[] := '{}';
 BEGIN
     IF rel IS NULL THEN
@@ -598,13 +599,14 @@ BEGIN
             INTO nulls, unknown;
     END IF;
     IF unknown > 0 THEN
+        -- the number of distinct unknown ids, and the first five of them
         EXECUTE pg_catalog.format(
-            'SELECT pg_catalog.string_agg(u.id::text, '', '') FROM ('
+            'SELECT pg_catalog.count(*), pg_catalog.string_agg(u.id::text, '', '' ORDER BY u.id) FILTER (WHERE u.n OPERATOR(pg_catalog.<=) 5) '
+            'FROM (SELECT d.id, pg_catalog.row_number() OVER (ORDER BY d.id) AS n FROM ('
             '  SELECT DISTINCT t.organization_id::pg_catalog.uuid AS id FROM %s t'
             '  WHERE t.organization_id IS NOT NULL'
-            '    AND NOT EXISTS (SELECT 1 FROM tenant_iso.organizations o WHERE o.id OPERATOR(pg_catalog.=) t.organization_id)'
-            '  ORDER BY 1 LIMIT 5) u', rel)
-            INTO samples;
+            '    AND NOT EXISTS (SELECT 1 FROM tenant_iso.organizations o WHERE o.id OPERATOR(pg_catalog.=) t.organization_id)) d) u', rel)
+            INTO n_ids, samples;
     END IF;
     IF nulls > 0 OR unknown > 0 THEN
         IF nulls > 0 THEN
@@ -614,7 +616,7 @@ BEGIN
         IF unknown > 0 THEN
             msgs := msgs || pg_catalog.format('%s %s an organization_id that is not in tenant_iso.organizations (%s%s).', unknown,
                                               CASE WHEN unknown = 1 THEN 'row has' ELSE 'rows have' END,
-                                              CASE WHEN unknown > 5 THEN 'among them ' ELSE '' END, samples);
+                                              CASE WHEN n_ids > 5 THEN pg_catalog.format('%s ids, among them ', n_ids) ELSE '' END, samples);
         END IF;
         RAISE EXCEPTION 'cannot enroll table %: % of its rows belong to no registered organization', rel, nulls + unknown
             USING ERRCODE = CASE WHEN nulls > 0 THEN '23502' ELSE '23503' END,
