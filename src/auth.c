@@ -414,7 +414,7 @@ verify_token(const char *tok, size_t len, char *org_out)
 		compute_mac(active_key_previous, tok, dot3 - tok, expected);
 		ok = equal_constant_time(given, expected, PG_SHA256_DIGEST_LENGTH);
 	}
-	memset(expected, 0, sizeof(expected));
+	explicit_bzero(expected, sizeof(expected));
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
