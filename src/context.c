@@ -129,7 +129,7 @@ check_org_id(char **newval, void **extra, GucSource source)
 		parsed.authenticated = ti_authenticating;
 		parsed.lxid = ti_current_lxid();
 
-		if (ti_require_signed_context() && !ti_authenticating)
+		if (ti_require_signed_context() && !ti_authenticating && !InitializingParallelWorker)
 		{
 			GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
 			GUC_check_errmsg("\"tenant.org_id\" can only be set by tenant_iso.authenticate() for this role");

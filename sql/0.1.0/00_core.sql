@@ -223,7 +223,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION tenant_iso.exempt_schema(text, text) FROM PUBLIC;
 
-CREATE FUNCTION tenant_iso.exempt_table(table_name text, reason text)
+CREATE FUNCTION tenant_iso._exempt_table(table_name text, reason text, default_schema text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -250,7 +250,7 @@ BEGIN
     END;
     IF pg_catalog.array_length(parts, 1) = 1 THEN
         -- the schema an unqualified CREATE TABLE would use
-        nsp := pg_catalog.current_schema();
+        nsp := default_schema;
         IF nsp IS NULL THEN
             RAISE EXCEPTION 'no schema has been selected to exempt "%" in', table_name
                 USING ERRCODE = '3F000', DETAIL = 'search_path names no existing schema.',
@@ -278,6 +278,14 @@ BEGIN
         exempted_by = EXCLUDED.exempted_by, exempted_at = EXCLUDED.exempted_at;
 END
 $$;
+REVOKE ALL ON FUNCTION tenant_iso._exempt_table(text, text, text) FROM PUBLIC;
+
+-- The caller's search_path decides where an unqualified name lives, so this
+-- wrapper takes current_schema() before the pinned search_path applies.
+CREATE FUNCTION tenant_iso.exempt_table(table_name text, reason text)
+RETURNS void
+LANGUAGE sql VOLATILE
+AS $$ SELECT tenant_iso._exempt_table(table_name, reason, pg_catalog.current_schema()) $$;
 REVOKE ALL ON FUNCTION tenant_iso.exempt_table(text, text) FROM PUBLIC;
 
 ------------------------------------------------------------------------------
