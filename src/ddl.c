@@ -43,64 +43,6 @@ PG_FUNCTION_INFO_V1(tenant_iso_setup_table);
 
 bool		ti_in_internal_ddl = false;
 
-Oid
-ti_extension_owner(void)
-{
-	Oid			nspid;
-	HeapTuple	tup;
-	Oid			owner;
-
-	/* the schema outlives DROP EXTENSION: ask for the extension itself */
-	if (!OidIsValid(get_extension_oid("tenant_iso", true)))
-		return InvalidOid;
-	nspid = get_namespace_oid(TI_SCHEMA, true);
-	if (!OidIsValid(nspid))
-		return InvalidOid;
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
-	if (!HeapTupleIsValid(tup))
-		return InvalidOid;
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-char *
-ti_qualified_name(Oid relid)
-{
-	char	   *relname = get_rel_name(relid);
-	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
-
-	if (relname == NULL || nspname == NULL)
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	return quote_qualified_identifier(nspname, relname);
-}
-
-/*
- * Run the following SPI work as the extension's owner with a pinned
- * search_path.  An error unwinds both through transaction abort.
- */
-void
-ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest)
-{
-	Oid			owner = ti_extension_owner();
-
-	if (!OidIsValid(owner))
-		elog(ERROR, "schema \"%s\" of extension tenant_iso is missing", TI_SCHEMA);
-	GetUserIdAndSecContext(save_userid, save_sec);
-	SetUserIdAndSecContext(owner, *save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	*save_nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-}
-
-void
-ti_end_internal(Oid save_userid, int save_sec, int save_nest)
-{
-	AtEOXact_GUC(true, save_nest);
-	SetUserIdAndSecContext(save_userid, save_sec);
-}
-
 static bool
 spi_exists(const char *sql, int nargs, Oid *argtypes, Datum *values)
 {
@@ -134,9 +76,6 @@ ti_relation_is_managed(Oid relid)
 	bool		exempt;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
 
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tup))
@@ -164,15 +103,10 @@ ti_relation_is_managed(Oid relid)
 
 	values[0] = CStringGetTextDatum(nspname);
 	values[1] = CStringGetTextDatum(relname);
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	exempt = spi_exists("SELECT 1 FROM tenant_iso.exemptions "
-						"WHERE schema_name OPERATOR(pg_catalog.=) $1 "
-						"AND (table_name IS NULL OR table_name OPERATOR(pg_catalog.=) $2)",
-						2, argtypes, values);
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
+	exempt = ti_internal_query("SELECT 1 FROM tenant_iso.exemptions "
+							   "WHERE schema_name OPERATOR(pg_catalog.=) $1 "
+							   "AND (table_name IS NULL OR table_name OPERATOR(pg_catalog.=) $2)",
+							   2, argtypes, values, 1, 1) != NIL;
 	return !exempt;
 }
 
@@ -398,11 +332,6 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 	List	   *tags = NIL;
 	ListCell   *lc1,
 			   *lc2;
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	uint64		i;
-	MemoryContext outer = CurrentMemoryContext;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		elog(ERROR, "tenant_iso_ddl_command_end: not fired by event trigger manager");
@@ -424,32 +353,20 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 			PG_RETURN_VOID();
 	}
 
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT DISTINCT e.objid, e.command_tag "
-					"FROM pg_catalog.pg_event_trigger_ddl_commands() e "
-					"JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) e.objid "
-					"WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
-					"AND e.command_tag OPERATOR(pg_catalog.=) ANY ('{CREATE TABLE,CREATE TABLE AS,SELECT INTO,CREATE VIEW,CREATE MATERIALIZED VIEW}'::pg_catalog.text[]) "
-					"AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m}'::pg_catalog.\"char\"[]) "
-					"AND NOT e.in_extension",
-					false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_event_trigger_ddl_commands()");
-	for (i = 0; i < SPI_processed; i++)
+	foreach(lc1, ti_internal_query("SELECT DISTINCT e.objid, e.command_tag "
+								   "FROM pg_catalog.pg_event_trigger_ddl_commands() e "
+								   "JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) e.objid "
+								   "WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass "
+								   "AND e.command_tag OPERATOR(pg_catalog.=) ANY ('{CREATE TABLE,CREATE TABLE AS,SELECT INTO,CREATE VIEW,CREATE MATERIALIZED VIEW}'::pg_catalog.text[]) "
+								   "AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m}'::pg_catalog.\"char\"[]) "
+								   "AND NOT e.in_extension",
+								   0, NULL, NULL, 0, 2))
 	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1, &isnull));
-		char	   *tag = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		MemoryContext old = MemoryContextSwitchTo(outer);
+		char	  **row = (char **) lfirst(lc1);
 
-		relids = lappend_oid(relids, relid);
-		tags = lappend(tags, pstrdup(tag));
-		MemoryContextSwitchTo(old);
+		relids = lappend_oid(relids, atooid(row[0]));
+		tags = lappend(tags, row[1]);
 	}
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
 
 	forboth(lc1, relids, lc2, tags)
 	{
@@ -518,57 +435,26 @@ ti_enroll_table(Oid relid, const char *command_tag, bool notice)
 Oid
 ti_non_tenant_ancestor(Oid relid)
 {
-	Oid			result = InvalidOid;
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	List	   *parents = ti_internal_oids("WITH RECURSIVE up(relid) AS ("
+										   " SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid OPERATOR(pg_catalog.=) $1"
+										   " UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid OPERATOR(pg_catalog.=) up.relid)"
+										   " SELECT up.relid FROM up WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p"
+										   "  WHERE p.polrelid OPERATOR(pg_catalog.=) up.relid AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation')",
+										   relid);
 
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("WITH RECURSIVE up(relid) AS ("
-							  " SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid OPERATOR(pg_catalog.=) $1"
-							  " UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid OPERATOR(pg_catalog.=) up.relid)"
-							  " SELECT up.relid FROM up WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p"
-							  "  WHERE p.polrelid OPERATOR(pg_catalog.=) up.relid AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation')",
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_inherits");
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-
-		result = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
-	return result;
+	return parents == NIL ? InvalidOid : linitial_oid(parents);
 }
 
 /* Is any ancestor (partition parent or inheritance parent, at any level) a tenant table? */
 bool
 ti_has_tenant_ancestor(Oid relid)
 {
-	bool		result;
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	result = spi_exists("WITH RECURSIVE up(relid) AS ("
-						" SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid OPERATOR(pg_catalog.=) $1"
-						" UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid OPERATOR(pg_catalog.=) up.relid)"
-						" SELECT 1 FROM up JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) up.relid"
-						" AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation'",
-						1, argtypes, values);
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
-	return result;
+	return ti_internal_exists("WITH RECURSIVE up(relid) AS ("
+							  " SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid OPERATOR(pg_catalog.=) $1"
+							  " UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid OPERATOR(pg_catalog.=) up.relid)"
+							  " SELECT 1 FROM up JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) up.relid"
+							  " AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation'",
+							  relid);
 }
 
 /*

@@ -57,33 +57,17 @@ static void refuse_or_warn(int sqlstate, const char *msg, const char *detail, co
 static bool
 ti_relid_is_guarded(Oid relid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1];
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	bool		result;
-
 	if (!OidIsValid(relid))
 		return false;
 	if (ti_relid_is_tenant_table(relid))
 		return true;
-	values[0] = ObjectIdGetDatum(relid);
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid OPERATOR(pg_catalog.=) $1 "
+	return ti_internal_exists("SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid OPERATOR(pg_catalog.=) $1 "
 							  " AND polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
 							  "UNION ALL SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid OPERATOR(pg_catalog.=) $1 "
 							  " AND conname OPERATOR(pg_catalog.=) 'tenant_iso_organization_fk' "
 							  "UNION ALL SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid OPERATOR(pg_catalog.=) $1 "
 							  " AND tgname OPERATOR(pg_catalog.=) 'tenant_iso_stamp'",
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not look up tenant table artifacts");
-	result = SPI_processed > 0;
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
-	return result;
+							  relid);
 }
 
 /* Add relid to *list when it is currently a (possibly damaged) tenant table. */
@@ -116,39 +100,15 @@ relid_of_object_names(List *names)
 static List *
 all_tenant_tables(void)
 {
-	List	   *result = NIL;
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	uint64		i;
-	MemoryContext outer = CurrentMemoryContext;
-
 	if (!OidIsValid(ti_extension_owner()))
 		return NIL;
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT p.polrelid FROM pg_catalog.pg_policy p "
-					" WHERE p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
-					"UNION SELECT k.conrelid FROM pg_catalog.pg_constraint k "
-					" WHERE k.conname OPERATOR(pg_catalog.=) 'tenant_iso_organization_fk' "
-					"EXCEPT SELECT c.oid FROM pg_catalog.pg_class c "
-					" WHERE c.relnamespace OPERATOR(pg_catalog.=) 'tenant_iso'::pg_catalog.regnamespace",
-					false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list tenant tables");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext old = MemoryContextSwitchTo(outer);
-
-		result = lappend_oid(result, relid);
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
-	return result;
+	return ti_internal_oids("SELECT p.polrelid FROM pg_catalog.pg_policy p "
+							" WHERE p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
+							"UNION SELECT k.conrelid FROM pg_catalog.pg_constraint k "
+							" WHERE k.conname OPERATOR(pg_catalog.=) 'tenant_iso_organization_fk' "
+							"EXCEPT SELECT c.oid FROM pg_catalog.pg_class c "
+							" WHERE c.relnamespace OPERATOR(pg_catalog.=) 'tenant_iso'::pg_catalog.regnamespace",
+							InvalidOid);
 }
 
 static void
@@ -429,9 +389,6 @@ follow_exemption(Oid relid, const char *old_nsp, const char *old_rel)
 {
 	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[4];
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
 	char	   *new_rel = get_rel_name(relid);
 
 	if (new_rel == NULL)
@@ -440,15 +397,9 @@ follow_exemption(Oid relid, const char *old_nsp, const char *old_rel)
 	values[1] = CStringGetTextDatum(new_rel);
 	values[2] = CStringGetTextDatum(old_nsp);
 	values[3] = CStringGetTextDatum(old_rel);
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("UPDATE tenant_iso.exemptions SET schema_name = $1, table_name = $2 "
-							  "WHERE schema_name OPERATOR(pg_catalog.=) $3 AND table_name OPERATOR(pg_catalog.=) $4",
-							  4, argtypes, values, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update tenant_iso.exemptions");
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
+	(void) ti_internal_query("UPDATE tenant_iso.exemptions SET schema_name = $1, table_name = $2 "
+							 "WHERE schema_name OPERATOR(pg_catalog.=) $3 AND table_name OPERATOR(pg_catalog.=) $4",
+							 4, argtypes, values, 0, 0);
 }
 
 /*
@@ -628,37 +579,20 @@ ti_refuse_fk_into_tenant_tables(Oid relid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	char	   *target = NULL;
-	MemoryContext outer = CurrentMemoryContext;
+	List	   *targets;
 
 	if (get_rel_name(relid) == NULL || ti_relid_is_guarded(relid))
 		return;
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT k.confrelid::pg_catalog.regclass::text FROM pg_catalog.pg_constraint k "
-							  "JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) k.confrelid "
-							  " AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
-							  "WHERE k.conrelid OPERATOR(pg_catalog.=) $1 AND k.contype OPERATOR(pg_catalog.=) 'f' "
-							  "AND k.confrelid OPERATOR(pg_catalog.<>) 'tenant_iso.organizations'::pg_catalog.regclass",
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not list foreign keys");
-	if (SPI_processed > 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(outer);
-
-		target = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
-	if (target != NULL)
+	targets = ti_internal_query("SELECT k.confrelid::pg_catalog.regclass::text FROM pg_catalog.pg_constraint k "
+								"JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) k.confrelid "
+								" AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
+								"WHERE k.conrelid OPERATOR(pg_catalog.=) $1 AND k.contype OPERATOR(pg_catalog.=) 'f' "
+								"AND k.confrelid OPERATOR(pg_catalog.<>) 'tenant_iso.organizations'::pg_catalog.regclass",
+								1, argtypes, values, 1, 1);
+	if (targets != NIL)
 		refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
 					   psprintf("table %s, which is not a tenant table, cannot reference tenant table %s",
-								ti_qualified_name(relid), target),
+								ti_qualified_name(relid), ((char **) linitial(targets))[0]),
 					   "Foreign-key checks do not see row level security: inserts into it would tell any tenant which rows other tenants have.",
 					   "Make the referencing table a tenant table with a composite key (organization_id, ...), or drop the reference.");
 }

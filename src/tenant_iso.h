@@ -92,10 +92,16 @@ extern void ti_check_new_indexes(Oid relid, List *before);
 extern bool ti_has_tenant_ancestor(Oid relid);
 extern Oid	ti_non_tenant_ancestor(Oid relid);
 extern void ti_check_tenant_column(Oid relid, const char *command_tag);
+
+/* internal.c: catalog queries and set-up DDL as the extension's owner */
 extern Oid	ti_extension_owner(void);
 extern char *ti_qualified_name(Oid relid);
 extern void ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest);
 extern void ti_end_internal(Oid save_userid, int save_sec, int save_nest);
+extern List *ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
+							   long limit, int ncols);
+extern bool ti_internal_exists(const char *sql, Oid relid);
+extern List *ti_internal_oids(const char *sql, Oid relid);
 
 /* verify.c: invariant checks of a tenant table */
 extern void ti_verify_table(Oid relid, bool error_on_violation);

@@ -40,30 +40,13 @@ ti_table_violation_names(Oid relid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
 	List	   *result = NIL;
-	uint64		i;
-	MemoryContext outer = CurrentMemoryContext;
+	ListCell   *lc;
 
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT check_name || E'\\x1f' || detail || E'\\x1f' || hint "
-							  "FROM tenant_iso._table_violations($1)",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not run tenant_iso._table_violations()");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *v = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		MemoryContext old = MemoryContextSwitchTo(outer);
-
-		result = lappend(result, pstrdup(v));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
+	foreach(lc, ti_internal_query("SELECT check_name || E'\\x1f' || detail || E'\\x1f' || hint "
+								  "FROM tenant_iso._table_violations($1)",
+								  1, argtypes, values, 0, 1))
+		result = lappend(result, ((char **) lfirst(lc))[0]);
 	return result;
 }
 
@@ -112,37 +95,17 @@ ti_verify_table_checks(Oid relid, bool error_on_violation, const char *only)
 {
 	Oid			argtypes[2] = {OIDOID, TEXTOID};
 	Datum		values[2] = {ObjectIdGetDatum(relid), CStringGetTextDatum(only ? only : "")};
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	char	   *check = NULL;
-	char	   *detail = NULL;
-	char	   *hint = NULL;
-	MemoryContext outer = CurrentMemoryContext;
+	List	   *rows;
+	char	  **row;
 
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT check_name, detail, hint FROM tenant_iso._table_violations($1) "
-							  "WHERE $2 OPERATOR(pg_catalog.=) '' "
-							  "OR check_name OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array($2, ','))",
-							  2, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not run tenant_iso._table_violations()");
-	if (SPI_processed > 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(outer);
-
-		check = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		detail = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
-		hint = pstrdup(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
-
-	if (check == NULL)
+	rows = ti_internal_query("SELECT check_name, detail, hint FROM tenant_iso._table_violations($1) "
+							 "WHERE $2 OPERATOR(pg_catalog.=) '' "
+							 "OR check_name OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array($2, ','))",
+							 2, argtypes, values, 1, 3);
+	if (rows == NIL)
 		return;
-	report_violation(relid, check, detail, hint, error_on_violation, only);
+	row = (char **) linitial(rows);
+	report_violation(relid, row[0], row[1], row[2], error_on_violation, only);
 }
 
 static void
