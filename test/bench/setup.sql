@@ -89,9 +89,9 @@ INSERT INTO bench_plain.courses_v0 (id, organization_id, title, created_at, tags
 SELECT bench_plain.course_uuid(k, s), bench_plain.org_uuid(k),
        -- 32 letters a..p: a given two-letter prefix starts 1 title in 256
        translate(md5(k || ':' || s), '0123456789', 'ghijklmnop'),
-       timestamptz '2021-01-01 00:00+00' + ((abs(hashtext(s || '/' || k)) % 1576800) * interval '1 minute'),
+       timestamptz '2021-01-01 00:00+00' + ((abs(hashtext(s || '/' || k)::bigint) % 1576800) * interval '1 minute'),
        -- two tags of 1,000: a given tag is on about 1 course in 500
-       jsonb_build_array('t' || (abs(hashtext(k || '#' || s)) % 1000), 't' || (abs(hashtext(s || '#' || k)) % 1000))
+       jsonb_build_array('t' || (abs(hashtext(k || '#' || s)::bigint) % 1000), 't' || (abs(hashtext(s || '#' || k)::bigint) % 1000))
 FROM (SELECT 1 AS k, s FROM generate_series(1, :big) s
       UNION ALL
       SELECT k, s FROM generate_series(2, :norgs) k, generate_series(1, :mrows) s) g
