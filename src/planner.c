@@ -20,6 +20,17 @@
  * tenant_iso.tenant_id, which executor.c fills once per execution from the
  * current tenant.  Cached (generic) plans therefore follow a tenant switch.
  *
+ * Third, for operators that no implied range can help (jsonb @>, full-text
+ * @@, array operators): when a tenant table has an index whose leading
+ * column is organization_id and that also covers the condition's column
+ * (e.g. GIN (organization_id, tags) with btree_gin), we let a built-in
+ * operator's condition be an index condition of that index, next to the
+ * tenant equality.  The index then only ever reaches the current tenant's
+ * entries, and the heap recheck tests organization_id first, so the
+ * operator never sees another tenant's row.  Only those indexes are offered,
+ * and the condition stays non-leakproof everywhere else (filters keep their
+ * order after the tenant policy).
+ *
  * Invariants:
  *	- Only conditions implied by the query's own conditions are added, and
  *	  only at top-level AND positions (WHERE, JOIN ... ON), so results are
@@ -36,7 +47,10 @@
 #include "mb/pg_wchar.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/paths.h"
 #include "optimizer/planner.h"
+#include "access/transam.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -55,6 +69,7 @@
 #define TI_OID_TEXT_PATTERN_LT_OP	2314
 
 static planner_hook_type prev_planner = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static bool implied_quals = true;
 
 /* OIDs of tenant_iso.current_org_id() and tenant_iso.tenant_id, looked up lazily. */
@@ -474,13 +489,134 @@ ti_planner(Query *parse, const char *query_string, int cursorOptions,
 	return stmt;
 }
 
+/*
+ * A restriction that only tenant-leading indexes may serve: a built-in
+ * operator, not leakproof, comparing a column of this relation with a
+ * constant.  Returns the column, or 0.
+ */
+static AttrNumber
+tenant_index_candidate(RestrictInfo *rinfo, Index rti)
+{
+	OpExpr	   *op;
+	Node	   *l,
+			   *r;
+
+	if (rinfo->leakproof || !IsA(rinfo->clause, OpExpr))
+		return 0;
+	op = (OpExpr *) rinfo->clause;
+	if (op->opno >= FirstNormalObjectId || list_length(op->args) != 2)
+		return 0;
+	l = strip_implicit_coercions(linitial(op->args));
+	r = strip_implicit_coercions(lsecond(op->args));
+	if (IsA(r, Var) && IsA(l, Const))
+	{
+		Node	   *t = l;
+
+		l = r;
+		r = t;
+	}
+	if (!IsA(l, Var) || !IsA(r, Const) || ((Var *) l)->varno != rti ||
+		((Var *) l)->varlevelsup != 0 || ((Var *) l)->varattno <= 0)
+		return 0;
+	return ((Var *) l)->varattno;
+}
+
+static void
+set_leakproof(List *rinfos, bool value)
+{
+	ListCell   *lc;
+
+	foreach(lc, rinfos)
+		((RestrictInfo *) lfirst(lc))->leakproof = value;
+}
+
+/*
+ * create_index_paths() with only these indexes offered and these conditions
+ * usable as index conditions; both are put back afterwards.
+ */
+static void
+index_paths_with(PlannerInfo *root, RelOptInfo *rel, List *indexes, List *flipped)
+{
+	List	   *saved_indexlist = rel->indexlist;
+
+	rel->indexlist = indexes;
+	set_leakproof(flipped, true);
+	PG_TRY();
+	{
+		create_index_paths(root, rel);
+	}
+	PG_CATCH();
+	{
+		set_leakproof(flipped, false);
+		rel->indexlist = saved_indexlist;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	set_leakproof(flipped, false);
+	rel->indexlist = saved_indexlist;
+}
+
+static void
+ti_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTblEntry *rte)
+{
+	AttrNumber	orgatt;
+	List	   *indexes = NIL;
+	List	   *flipped = NIL;
+	ListCell   *lc;
+
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+
+	if (!implied_quals || rte->rtekind != RTE_RELATION || rel->reloptkind != RELOPT_BASEREL ||
+		rel->indexlist == NIL || rel->baserestrictinfo == NIL ||
+		!ti_relid_is_tenant_table(rte->relid))
+		return;
+	orgatt = get_attnum(rte->relid, TI_COLUMN);
+	if (orgatt == InvalidAttrNumber)
+		return;
+
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = (RestrictInfo *) lfirst(lc);
+		AttrNumber	att;
+		ListCell   *lc2;
+
+		if (rinfo->security_level <= rel->baserestrict_min_security)
+			continue;			/* may be an index condition anyway */
+		att = tenant_index_candidate(rinfo, rti);
+		if (att == 0 || att == orgatt)
+			continue;
+		foreach(lc2, rel->indexlist)
+		{
+			IndexOptInfo *index = (IndexOptInfo *) lfirst(lc2);
+			int			k;
+
+			if (index->nkeycolumns < 2 || index->indexkeys[0] != orgatt || index->indpred != NIL)
+				continue;
+			for (k = 1; k < index->nkeycolumns; k++)
+			{
+				if (index->indexkeys[k] == att)
+				{
+					indexes = list_append_unique_ptr(indexes, index);
+					flipped = list_append_unique_ptr(flipped, rinfo);
+				}
+			}
+		}
+	}
+	if (flipped == NIL)
+		return;
+
+	index_paths_with(root, rel, indexes, flipped);
+}
+
 void
 ti_planner_init(void)
 {
 	DefineCustomBoolVariable("tenant_iso.implied_quals",
-							 "Adds leakproof range conditions implied by LIKE prefixes on tenant tables.",
-							 "They let an index on (organization_id, col text_pattern_ops) serve "
-							 "LIKE 'prefix%' under row level security. Results are the same either way.",
+							 "Lets tenant-leading indexes serve LIKE prefixes and built-in operators on tenant tables.",
+							 "Adds the leakproof range implied by LIKE 'prefix%' (for (organization_id, col "
+							 "text_pattern_ops) indexes) and lets built-in operators such as jsonb @> be index "
+							 "conditions of indexes that lead with organization_id. Results are the same either way.",
 							 &implied_quals,
 							 true,
 							 PGC_USERSET,
@@ -488,6 +624,8 @@ ti_planner_init(void)
 							 NULL, NULL, NULL);
 	prev_planner = planner_hook;
 	planner_hook = ti_planner;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = ti_set_rel_pathlist;
 	CacheRegisterSyscacheCallback(PROCOID, invalidate_oids, (Datum) 0);
 	CacheRegisterSyscacheCallback(TYPEOID, invalidate_oids, (Datum) 0);
 }
