@@ -302,9 +302,8 @@ AS $$
     sdf_hits AS (SELECT w.oid, t.oid AS relid, t.nspname, t.relname
                  FROM sdf_words w JOIN tenantish t ON t.relname = w.word),
     -- columns that take their values from a sequence (serial, identity, nextval() defaults)
-    seqcols AS (SELECT DISTINCT q.relid, a.attname, q.seqid,
-                       CASE WHEN a.attidentity <> '' THEN 'identity' ELSE 'sequence' END AS how
-                FROM (-- sequences owned by a column (serial, identity)
+    -- sequences feeding a column (scanned once: pg_class can be large)
+    seqsrc AS MATERIALIZED (-- sequences owned by a column (serial, identity)
                       SELECT d.refobjid AS relid, d.refobjsubid AS attnum, s.oid AS seqid
                       FROM pg_catalog.pg_class s
                       JOIN pg_catalog.pg_depend d
@@ -320,7 +319,10 @@ AS $$
                         ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = s.oid
                        AND d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass
                       JOIN pg_catalog.pg_attrdef ad ON ad.oid = d.objid
-                      WHERE s.relkind = 'S') q
+                      WHERE s.relkind = 'S'),
+    seqcols AS MATERIALIZED (SELECT DISTINCT q.relid, a.attname, q.seqid,
+                       CASE WHEN a.attidentity <> '' THEN 'identity' ELSE 'sequence' END AS how
+                FROM seqsrc q
                 JOIN tcol tc ON tc.oid = q.relid
                 JOIN pg_catalog.pg_attribute a ON a.attrelid = q.relid AND a.attnum = q.attnum),
     inv AS (SELECT * FROM tenant_iso._invariant_checks((SELECT pg_catalog.array_agg(t.oid) FROM tenant t))),
