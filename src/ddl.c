@@ -228,7 +228,7 @@ ti_setup_tenant_table(Oid relid, bool notice)
 						"JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid "
 						" AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0] "
 						"WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) 'organization_id' "
-						"AND i.indpred IS NULL",
+						"AND i.indpred IS NULL AND i.indisvalid",
 						1, argtypes, values))
 		{
 			resetStringInfo(&sql);

@@ -164,7 +164,7 @@ check_drop_indexes(DropStmt *stmt, List **recheck)
 			if (!HeapTupleIsValid(tup))
 				continue;
 			form = (Form_pg_index) GETSTRUCT(tup);
-			leading = form->indnatts > 0 &&
+			leading = form->indnatts > 0 && form->indisvalid &&
 				form->indkey.values[0] == get_attnum(heapoid, TI_COLUMN) &&
 				heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 			ReleaseSysCache(tup);
@@ -176,6 +176,17 @@ check_drop_indexes(DropStmt *stmt, List **recheck)
 				other_leading = true;
 		}
 		RelationClose(rel);
+		/*
+		 * CONCURRENTLY commits in steps and cannot be rolled back, and a
+		 * concurrent DROP of the other leading index can pass this check at
+		 * the same time: refuse it for leading indexes altogether.
+		 */
+		if (this_leading && stmt->concurrent)
+			refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
+						   psprintf("cannot drop an index of tenant table %s that leads with \"organization_id\" concurrently",
+									ti_qualified_name(heapoid)),
+						   "DROP INDEX CONCURRENTLY cannot be rolled back, so the guard could not undo it if it removed the last tenant index.",
+						   "Use DROP INDEX without CONCURRENTLY.");
 		if (this_leading && !other_leading)
 			refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
 						   psprintf("cannot drop the last index of tenant table %s that leads with \"organization_id\"",

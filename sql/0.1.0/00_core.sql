@@ -198,12 +198,12 @@ AS $$
 BEGIN
     PERFORM tenant_iso._require_admin('exempt a schema');
     PERFORM tenant_iso._check_reason(reason);
-    IF schema_name IS NULL OR schema_name = '' OR pg_catalog.char_length(schema_name) > 63 THEN
+    IF schema_name IS NULL OR schema_name = '' OR pg_catalog.octet_length(schema_name) > 63 THEN
         RAISE EXCEPTION 'invalid schema name'
             USING ERRCODE = '3F000', DETAIL = 'A schema name is 1 to 63 characters long.',
                   HINT = 'Pass the schema name as it is stored, e.g. ''reference''.';
     END IF;
-    IF schema_name = 'tenant_iso' OR schema_name IN ('pg_catalog', 'information_schema') THEN
+    IF schema_name = 'tenant_iso' OR schema_name = 'information_schema' OR schema_name ~ '^pg_' THEN
         RAISE EXCEPTION 'schema "%" is never a tenant schema', schema_name
             USING ERRCODE = '22023', DETAIL = 'System schemas and the extension''s own schema are exempt already.',
                   HINT = 'Exempt only your own schemas.';
@@ -264,6 +264,21 @@ BEGIN
         RAISE EXCEPTION 'invalid table name: "%"', table_name
             USING ERRCODE = '42602', DETAIL = 'Give the table as name or schema.name, without a database name.',
                   HINT = 'Use ''schema.table''.';
+    END IF;
+    IF pg_catalog.octet_length(nsp) > 63 OR pg_catalog.octet_length(rel) > 63 THEN
+        RAISE EXCEPTION 'invalid table name: a name part is longer than 63 bytes'
+            USING ERRCODE = '42602', DETAIL = 'No schema or table can have such a name.',
+                  HINT = 'Use the name as it is stored.';
+    END IF;
+    IF nsp = 'tenant_iso' THEN
+        RAISE EXCEPTION 'table %.% belongs to extension tenant_iso', pg_catalog.quote_ident(nsp), pg_catalog.quote_ident(rel)
+            USING ERRCODE = '55000', DETAIL = 'The extension''s own tables are never tenant tables.',
+                  HINT = 'Exempt only your own tables.';
+    END IF;
+    IF nsp = 'information_schema' OR nsp ~ '^pg_' THEN
+        RAISE EXCEPTION 'table %.% is in a system schema', pg_catalog.quote_ident(nsp), pg_catalog.quote_ident(rel)
+            USING ERRCODE = '22023', DETAIL = 'System tables and the extension''s own tables are never tenant tables.',
+                  HINT = 'Exempt only your own tables.';
     END IF;
     SELECT c.oid INTO relid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = nsp AND c.relname = rel;
@@ -353,7 +368,8 @@ AS $$
                'Keep at least one index whose first column is organization_id.'
         FROM col
         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index i
-                          WHERE i.indrelid = rel AND i.indkey[0] = col.attnum AND i.indpred IS NULL)
+                          WHERE i.indrelid = rel AND i.indkey[0] = col.attnum AND i.indpred IS NULL
+                            AND i.indisvalid)
         UNION ALL
         SELECT 8, 'registry_foreign_key',
                'The foreign key from "organization_id" to tenant_iso.organizations (id) ON DELETE CASCADE would be missing.',
@@ -446,5 +462,6 @@ LANGUAGE C;
 REVOKE ALL ON FUNCTION tenant_iso.ddl_command_end() FROM PUBLIC;
 
 CREATE EVENT TRIGGER tenant_iso_schema_check ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE VIEW', 'CREATE MATERIALIZED VIEW')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'CREATE VIEW', 'CREATE MATERIALIZED VIEW',
+                 'CREATE SCHEMA')
     EXECUTE FUNCTION tenant_iso.ddl_command_end();

@@ -39,7 +39,7 @@ AS $$
                CASE WHEN a.attnum IS NOT NULL THEN a.atttypid IN (SELECT u.oid FROM uuidtypes u) END AS is_uuid,
                -- uncorrelated IN: one hashed scan of each catalog, not a probe per table
                (c.oid, a.attnum) IN (SELECT i.indrelid, i.indkey[0] FROM pg_catalog.pg_index i
-                                     WHERE i.indpred IS NULL) AS has_index,
+                                     WHERE i.indpred IS NULL AND i.indisvalid) AS has_index,
                (c.oid, ARRAY[a.attnum]) IN (SELECT k.conrelid, k.conkey FROM pg_catalog.pg_constraint k
                                             WHERE k.contype = 'f'
                                               AND k.confrelid = 'tenant_iso.organizations'::pg_catalog.regclass
@@ -660,9 +660,15 @@ DECLARE
     e_hint text;
     e_state text;
 BEGIN
+    IF schema_name IS NULL THEN
+        RAISE EXCEPTION 'schema name must not be NULL'
+            USING ERRCODE = '22004', DETAIL = 'tenant_iso.enroll_schema() enrolls the tables of one schema.',
+                  HINT = 'Pass a schema name, e.g. ''public''.';
+    END IF;
     SELECT n.oid INTO nsp FROM pg_catalog.pg_namespace n WHERE n.nspname = enroll_schema.schema_name;
     IF nsp IS NULL THEN
-        RAISE EXCEPTION 'schema "%" does not exist', schema_name
+        RAISE EXCEPTION 'schema "%" does not exist',
+            pg_catalog.left(schema_name, 63) || CASE WHEN pg_catalog.length(schema_name) > 63 THEN '...' ELSE '' END
             USING ERRCODE = '3F000', DETAIL = 'tenant_iso.enroll_schema() takes a schema name as it is stored.',
                   HINT = 'Pass the name without quotes, e.g. ''public''.';
     END IF;

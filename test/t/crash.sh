@@ -63,6 +63,10 @@ check() {	# check "description" test-expression-result(t/f)
 	if [ "$got" = "t" ]; then ok "$desc"; else nok "$desc"; echo "#   got: $got"; fi
 }
 
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+since() { local ms=$(( $(now_ms) - $1 )); printf '%d.%d' $((ms / 1000)) $(((ms % 1000) / 100)); }	# seconds, one decimal
+t_start=$(now_ms)
+at() { [ -n "${TI_CRASH_DEBUG:-}" ] && echo "# $(since "$t_start") s: $*"; return 0; }
 log_start=$(stat -c %s "$TI_TMP/server.log" 2>/dev/null || echo 0)
 echo "1..20"
 
@@ -71,18 +75,18 @@ PGOPTIONS="-c client_min_messages=warning" "$bin/psql" -X -q -d postgres -c "DRO
 sql -c "SELECT tenant_iso.create_organization('Gamma Guild', '$C')" >/dev/null
 sql -c "CREATE EXTENSION IF NOT EXISTS amcheck" >/dev/null 2>&1 || echo "# amcheck not available"
 
-# writer W ORG ROUND: a psql script of many small transactions; it echoes each title after COMMIT
+# writer W ORG ROUND: psql fed by an endless generator of small transactions; it echoes each
+# title after its COMMIT returned (the generator dies of SIGPIPE when psql has gone)
 start_writer() {
-	local w=$1 org=$2 round=$3 script="$work/$3$1.sql"
+	local w=$1 org=$2 round=$3
 	awk -v p="$round$w" -v org="$org" 'BEGIN {
 		printf "SET tenant.org_id = %c%s%c;\n", 39, org, 39;
-		for (i = 1; i <= 200000; i++) {
+		for (i = 1; i <= 100000000; i++) {
 			printf "BEGIN;\nWITH c AS (INSERT INTO courses (title) VALUES (%c%s-%d%c) RETURNING id)\n", 39, p, i, 39;
 			printf "  INSERT INTO lessons (course_id, title) SELECT id, %c%s-%d-l%c FROM c;\nCOMMIT;\n\\echo %s-%d\n", 39, p, i, 39, p, i;
 		}
-	}' > "$script"
-	PGAPPNAME="ti_crash_$round$w" "$bin/psql" -X -q -At -v ON_ERROR_STOP=1 -U ti_app -d "$db" \
-		-f "$script" >"$work/$round$w.log" 2>"$work/$round$w.err" &
+	}' 2>/dev/null | PGAPPNAME="ti_crash_$round$w" "$bin/psql" -X -q -At -v ON_ERROR_STOP=1 -U ti_app -d "$db" \
+		-f - >"$work/$round$w.log" 2>"$work/$round$w.err" &
 	writer_pids+=($!)
 	echo "$round$w $org" >>"$work/writers"
 }
@@ -131,13 +135,16 @@ check_round() {
 	out=$(sql <<-SQL
 	CREATE TEMP TABLE committed (title text, org uuid, writer text);
 	\copy committed FROM '$work/committed.csv' WITH (FORMAT csv)
+	ANALYZE committed; ANALYZE courses; ANALYZE lessons;
 	SELECT 'logged', count(*) FROM committed WHERE writer LIKE '$round%';
 	SELECT 'missing', count(*) FROM committed l
 	  WHERE NOT EXISTS (SELECT 1 FROM courses c WHERE c.title = l.title AND c.organization_id = l.org);
 	SELECT 'wrong_org', count(*) FROM committed l JOIN courses c ON c.title = l.title WHERE c.organization_id <> l.org;
 	SELECT 'lesson_missing', count(*) FROM committed l
-	  WHERE NOT EXISTS (SELECT 1 FROM lessons s JOIN courses c ON c.id = s.course_id AND c.organization_id = s.organization_id
-	                    WHERE c.title = l.title AND s.title = l.title || '-l' AND s.organization_id = l.org);
+	  LEFT JOIN (SELECT c.title, c.organization_id FROM courses c
+	               JOIN lessons s ON s.course_id = c.id AND s.organization_id = c.organization_id AND s.title = c.title || '-l') ok
+	    ON ok.title = l.title AND ok.organization_id = l.org
+	  WHERE ok.title IS NULL;
 	SELECT 'uncommitted', (SELECT count(*) FROM courses WHERE title LIKE 'uncommitted-%')
 	                    + (SELECT count(*) FROM lessons WHERE title LIKE 'uncommitted-%');
 	SELECT 'in_flight', coalesce(max(n), 0) FROM (
@@ -156,36 +163,46 @@ check_round() {
 	check "$round: at most one committed but unlogged transaction per writer (the one in flight)" "$([ "$(get in_flight)" -le 1 ] 2>/dev/null && echo t || echo "$(get in_flight)")"
 }
 
+at "round 1: writers start"
 ######## round 1: SIGKILL of one backend
 : >"$work/writers"
 start_writer w1 $A r1; start_writer w2 $A r1; start_writer w3 $B r1; start_writer w4 $C r1
 start_marker m1 $A r1; start_marker m2 $B r1
+at "round 1: markers"
 wait_markers r1 || echo "# markers were not ready in time"
 sleep "$seconds"
+at "round 1: SIGKILL"
 victim=$("$bin/psql" -X -q -At -d postgres -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'ti_crash_r1w3'")
 echo "# round 1: SIGKILL to backend $victim (writer r1w3)"
-t0=$(date +%s.%N)
+t0=$(now_ms)
 [ -n "$victim" ] && kill -9 "$victim"
+at "round 1: waiting for the clients"
 wait_writers
-if wait_up 60; then ok "r1: the server recovered by itself after SIGKILL of a backend ($(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)") s)"
+if wait_up 60; then ok "r1: the server recovered by itself after SIGKILL of a backend ($(since "$t0") s)"
 else nok "r1: the server recovered by itself after SIGKILL of a backend"; fi
+at "round 1: checks"
 check_round r1
 
+at "round 2: writers start"
 ######## round 2: immediate shutdown, restart
 start_writer w1 $A r2; start_writer w2 $A r2; start_writer w3 $B r2; start_writer w4 $C r2
 start_marker m1 $C r2; start_marker m2 $A r2
+at "round 2: markers"
 wait_markers r2 || echo "# markers were not ready in time"
 sleep "$seconds"
 echo "# round 2: pg_ctl -m immediate stop"
+at "round 2: immediate shutdown"
 as_server "$bin/pg_ctl" -D "$TI_DATA" -m immediate -w -t 30 stop >/dev/null 2>&1
 wait_writers
-t0=$(date +%s.%N)
+t0=$(now_ms)
 as_server "$bin/pg_ctl" -D "$TI_DATA" -l "$TI_TMP/server.log" -w -t 60 start >/dev/null 2>&1
-if wait_up 60; then ok "r2: the server restarted after an immediate shutdown ($(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)") s)"
+if wait_up 60; then ok "r2: the server restarted after an immediate shutdown ($(since "$t0") s)"
 else nok "r2: the server restarted after an immediate shutdown"; fi
+at "round 2: checks"
 check_round r2
 echo "# all rounds: $(wc -l <"$work/committed.csv") logged commits in total"
 
+at "whole database checks"
 ######## the database as a whole after both crashes
 if [ "$(sql -c "SELECT to_regprocedure('tenant_iso.verify()') IS NOT NULL")" = t ]; then
 	if v=$(sql -c "SELECT tenant_iso.verify()" 2>&1); then ok "tenant_iso.verify() passes after the crashes"
@@ -197,6 +214,7 @@ v=$(sql -c "SELECT c.oid::regclass || ': ' || v.check_name FROM pg_class c JOIN 
             LATERAL tenant_iso._table_violations(c.oid) v WHERE c.relnamespace <> 'tenant_iso'::regnamespace" 2>&1)
 check "every tenant table passes the invariant checks" "$([ -z "$v" ] && echo t || echo "$v")"
 
+at "isolation checks"
 counts=$(sql -c "SELECT organization_id, count(*) FROM courses GROUP BY 1 ORDER BY 1")
 echo "$counts" | sed 's/^/# courses per organization: /'
 for org in $A $C; do
@@ -220,6 +238,7 @@ else
 	ok "amcheck of the indexes # SKIP amcheck is not available"
 fi
 
+at "server log check"
 bad=$(tail -c +"$((log_start + 1))" "$TI_TMP/server.log" | grep -E 'PANIC|TRAP:|failed assertion|terminated by signal (6|11|7|4)|was terminated by exception' | head -5)
 check "the server log shows no PANIC, assertion failure or crash other than the two we caused" "$([ -z "$bad" ] && echo t || echo "$bad")"
 exit 0

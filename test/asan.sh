@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# test/asan.sh: the whole suite against a sanitizer build of tenant_iso (`make test-asan`).
+#
+# What runs (docs/reliability.md, "Memory errors and undefined behaviour"):
+#   - tenant_iso.so built with -fsanitize=undefined (UndefinedBehaviorSanitizer, every check,
+#     -g -O1, no frame pointer omission); its runtime is a dependency of the module;
+#   - every server process run under valgrind memcheck (TI_SANITIZE_VALGRIND=0 turns it off),
+#     because AddressSanitizer cannot run here: PostgreSQL's server binary is not instrumented,
+#     and with the ASan runtime preloaded (LD_PRELOAD, GCC 12 or clang 14) the Debian server
+#     hangs in its first bindtextdomain() call, before it reads any option.
+# Nothing is built or installed in the work tree or in the system's PostgreSQL directories
+# (other sessions use them): the sources are copied to a temporary directory, the server
+# installation is copied to a private tree (PostgreSQL finds its libraries and share files
+# relative to its binaries), and the sanitizer build is installed there.  The cluster and the
+# test files are those of `make test`, with TI_BIN pointing to the private tree.
+#
+# At the end the valgrind logs and the server log are searched for reports that involve
+# tenant_iso's code (valgrind reports inside PostgreSQL itself, e.g. uninitialised padding
+# written to disk, are counted but not ours) and for UBSan "runtime error" lines; any of ours
+# fails the run.  Prints the usual "N passed, N failed" line and the elapsed time.
+#
+# Options (environment): TESTS (a subset, as for make test), TI_PORT, TI_SANITIZE_VALGRIND=0,
+# TI_SANITIZE_KEEP=1 (keep the private tree, logs and server log; then
+# TI_SANITIZE_REPORT_ONLY=<that directory> bash test/asan.sh counts its reports again).
+# Under valgrind, memory.sh runs 20,000 iterations and skips its RSS assertions, crash.sh
+# writes for 5 s per round.  Takes about 15-20 minutes on two cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source test/cluster.sh
+
+# report WORKDIR: count the sanitizer reports of a run; prints a summary, sets $ours_total.
+# A valgrind report is ours when the innermost frame outside valgrind and the C library (or
+# another system library with debug information) is a function of tenant_iso.so (its symbols,
+# from nm) or in tenant_iso.so; reports inside PostgreSQL itself are counted but not ours.
+report() {
+	local w=$1 so f symbols vg_total=0 vg_ours=0 ubsan=0 n
+	so=$(find "$w/root" -name tenant_iso.so 2>/dev/null | head -1)
+	symbols="$w/symbols.txt"
+	nm "$so" 2>/dev/null | awk '$2 ~ /^[tT]$/ { print $3 }' | sort -u >"$symbols"
+	: >"$w/ours.txt"
+	for f in "$w"/logs/valgrind.*.log; do
+		[ -s "$f" ] || continue
+		n=$(grep -cE '^==[0-9]+== [A-Z]' "$f" || true)
+		vg_total=$((vg_total + n))
+		awk -v symfile="$symbols" '
+			BEGIN { while ((getline s < symfile) > 0) ours[s] = 1 }
+			/^==[0-9]+== [A-Z]/ { inrep = 1; decided = 0; hit = 0; buf = "" }
+			inrep { buf = buf $0 "\n" }
+			inrep && !decided && /^==[0-9]+==    (at|by) 0x/ {
+				frame = $0; sub(/^==[0-9]+==    (at|by) 0x[0-9A-Fa-f]+: /, "", frame)
+				fn = frame; sub(/ .*/, "", fn)
+				if (frame ~ /\(in .*(vgpreload|libc\.so|libc-|ld-linux)/) { }
+				else if (frame ~ /\(in /) { decided = 1; hit = (frame ~ /tenant_iso\.so/) }
+				else if (fn in ours) { decided = 1; hit = 1 }
+			}
+			/^==[0-9]+== $/ && inrep { if (hit) printf "%s", buf; inrep = 0 }
+			END { if (inrep && hit) printf "%s", buf }' "$f" >>"$w/ours.txt"
+	done
+	vg_ours=$(grep -cE '^==[0-9]+== [A-Z]' "$w/ours.txt" || true)
+	if [ -f "$w/server.log" ]; then
+		ubsan=$(grep -c 'runtime error:' "$w/server.log" || true)
+		grep -B2 -A12 'runtime error:' "$w/server.log" >"$w/ubsan.txt" || true
+	fi
+	echo "  UBSan runtime errors in the server log: ${ubsan:-0}"
+	if [ -d "$w/logs" ] && ls "$w"/logs/valgrind.*.log >/dev/null 2>&1; then
+		echo "  valgrind reports: $vg_total in all (PostgreSQL's own), $vg_ours in tenant_iso's code"
+	fi
+	[ -s "$w/ours.txt" ] && { echo "---- valgrind reports in tenant_iso ----"; head -200 "$w/ours.txt"; }
+	[ -s "$w/ubsan.txt" ] && { echo "---- UBSan reports ----"; head -200 "$w/ubsan.txt"; }
+	ours_total=$(( ${ubsan:-0} + ${vg_ours:-0} ))
+}
+
+# TI_SANITIZE_REPORT_ONLY=<kept directory>: only count the reports of an earlier run
+if [ -n "${TI_SANITIZE_REPORT_ONLY:-}" ]; then
+	report "$TI_SANITIZE_REPORT_ONLY"
+	exit $(( ours_total > 0 ))
+fi
+
+start_time=$(date +%s)
+ti_install_packages
+TI_EXTRA_PACKAGES="valgrind" ti_install_packages >/dev/null 2>&1 || true
+command -v valgrind >/dev/null || TI_SANITIZE_VALGRIND=0
+sys_bin=$TI_BIN
+sys_pgc="$sys_bin/pg_config"
+[ -x "$sys_pgc" ] || sys_pgc=/usr/bin/pg_config
+
+work=$(mktemp -d /tmp/tenant_iso_sanitize.XXXXXX)
+chmod 755 "$work"
+finish() {
+	local rc=$?
+	ti_stop_cluster || true
+	if [ -n "${TI_SANITIZE_KEEP:-}" ]; then
+		echo "kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
+	return $rc
+}
+trap finish EXIT
+
+# 1. a private copy of the server installation: <root>/usr/lib/postgresql/N, <root>/usr/share/...
+ti_log "copying the PostgreSQL installation to $work/root"
+bindir=$("$sys_pgc" --bindir)
+pkglibdir=$("$sys_pgc" --pkglibdir)
+sharedir=$("$sys_pgc" --sharedir)
+incdir=$("$sys_pgc" --includedir-server)
+root="$work/root"
+for d in "$(dirname "$bindir")" "$pkglibdir" "$sharedir"; do
+	mkdir -p "$root$(dirname "$d")"
+	[ -e "$root$d" ] || cp -a "$d" "$root$d"
+done
+priv_pgc="$root$bindir/pg_config"
+# headers are only read: link them (pg_config reports the relocated include directory)
+priv_inc=$("$priv_pgc" --includedir-server)
+mkdir -p "$(dirname "$priv_inc")"
+[ -e "$priv_inc" ] || ln -s "$incdir" "$priv_inc"
+[ "$("$priv_pgc" --pkglibdir)" = "$root$pkglibdir" ] || { echo "the copied installation is not relocatable" >&2; exit 1; }
+
+# 2. build the sanitizer variant from a copy of the sources, install it into the private tree
+ti_log "building tenant_iso with -fsanitize=undefined in $work/src"
+mkdir -p "$work/src"
+tar -C . --exclude=./.git --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - . | tar -C "$work/src" -xf -
+make -C "$work/src" -s clean >/dev/null 2>&1 || true
+make -C "$work/src" -s PG_CONFIG="$priv_pgc" \
+	COPT="-fsanitize=undefined -fno-omit-frame-pointer -g -O1" >"$work/build.log" 2>&1 \
+	|| { cat "$work/build.log" >&2; exit 1; }
+make -C "$work/src" -s PG_CONFIG="$priv_pgc" install >>"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+ldd "$root$pkglibdir/tenant_iso.so" | grep -q libubsan || { echo "the build is not instrumented" >&2; exit 1; }
+
+# 3. the server under valgrind: a wrapper in place of the postgres binary.  The real binary
+#    stays in the same directory (so it still finds the private libraries); initdb's bootstrap
+#    and version checks run it directly.
+logs="$work/logs"
+mkdir -p "$logs"
+chmod 777 "$logs"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:report_error_type=1"
+if [ "${TI_SANITIZE_VALGRIND:-1}" != 0 ]; then
+	mv "$root$bindir/postgres" "$root$bindir/postgres.real"
+	cat >"$root$bindir/postgres" <<EOF
+#!/bin/sh
+case "\$1" in
+--boot|--single|-V|--version|-C|--describe-config|--check) exec "$root$bindir/postgres.real" "\$@" ;;
+esac
+exec valgrind --quiet --tool=memcheck --trace-children=no --track-origins=no --leak-check=no \\
+	--read-var-info=no --num-callers=30 --error-limit=no --log-file="$logs/valgrind.%p.log" \\
+	"$root$bindir/postgres.real" "\$@"
+EOF
+	chmod 755 "$root$bindir/postgres"
+fi
+TI_BIN="$root$bindir"
+export TI_BIN PATH="$TI_BIN:$PATH"
+
+# 4. the suite, as test/run.sh runs it
+ti_start_cluster
+ti_log "preparing the template database"
+ti_psql -q -d postgres -f test/roles.sql >/dev/null
+ti_psql -q -d postgres -c "CREATE DATABASE ti_template" >/dev/null
+ti_psql -q -d ti_template -f test/fixtures.sql >"$TI_TMP/fixtures.log" 2>&1 \
+	|| { cat "$TI_TMP/fixtures.log" >&2; exit 1; }
+tests=${TESTS:-$(ls test/sql/*.sql test/t/*.sh 2>/dev/null || true)}
+ti_log "running $(echo "$tests" | wc -w) test files under the sanitizers"
+export TI_MEMORY_ITERATIONS=${TI_MEMORY_ITERATIONS:-20000} TI_CRASH_SECONDS=${TI_CRASH_SECONDS:-5} \
+	TI_ISOLATION_TIMEOUT=${TI_ISOLATION_TIMEOUT:-1800}
+[ "${TI_SANITIZE_VALGRIND:-1}" != 0 ] && export TI_MEMORY_SKIP_RSS="under valgrind the process's memory includes valgrind's own"
+set +e
+prove -v --timer --exec 'bash test/run_one.sh' $tests 2>&1 | tee "$TI_TMP/prove.log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -cE '^ok [0-9]+' "$TI_TMP/prove.log" || true)
+failed=$(grep -cE '^not ok [0-9]+' "$TI_TMP/prove.log" || true)
+broken=$(grep -cE '(Bad plan|Parse errors|Non-zero exit status)' "$TI_TMP/prove.log" || true)
+
+# 5. the reports
+cp "$TI_TMP/server.log" "$work/server.log" 2>/dev/null || true
+elapsed=$(( $(date +%s) - start_time ))
+echo
+echo "sanitizer run: $(echo "$tests" | wc -w) test files in $((elapsed / 60)) min $((elapsed % 60)) s"
+report "$work"
+if [ "$ours_total" -gt 0 ]; then
+	failed=$((failed + 1))
+	[ "$status" -eq 0 ] && status=1
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && [ "$broken" -eq 0 ]; then broken=1; fi
+echo
+echo "$passed passed, $((failed + broken)) failed"
+exit "$status"
