@@ -334,7 +334,11 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 			   *lc2;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		elog(ERROR, "tenant_iso_ddl_command_end: not fired by event trigger manager");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function tenant_iso.ddl_command_end() must be called as an event trigger"),
+				 errdetail("It is the schema check of tenant_iso."),
+				 errhint("Do not call it directly.")));
 
 	if (ti_in_internal_ddl || creating_extension)
 		PG_RETURN_VOID();

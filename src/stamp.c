@@ -49,9 +49,17 @@ tenant_iso_stamp_organization_id(PG_FUNCTION_ARGS)
 	const pg_uuid_t *tenant = ti_current_tenant();
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "stamp_organization_id: not called by trigger manager");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function tenant_iso.stamp_organization_id() must be called as a trigger"),
+				 errdetail("It is the stamping trigger of tenant tables."),
+				 errhint("Do not call it directly.")));
 	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		elog(ERROR, "stamp_organization_id: must be fired BEFORE, FOR EACH ROW");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function tenant_iso.stamp_organization_id() must be fired BEFORE, FOR EACH ROW"),
+				 errdetail("It stamps each new row before it is stored."),
+				 errhint("Use it only as the schema check creates it.")));
 
 	rel = trigdata->tg_relation;
 	tupdesc = RelationGetDescr(rel);
