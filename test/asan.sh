@@ -63,7 +63,7 @@ report() {
 	fi
 	echo "  UBSan runtime errors in the server log: ${ubsan:-0}"
 	if [ -d "$w/logs" ] && ls "$w"/logs/valgrind.*.log >/dev/null 2>&1; then
-		echo "  valgrind reports: $vg_total in all (PostgreSQL's own), $vg_ours in tenant_iso's code"
+		echo "  valgrind reports: $vg_total in all, $vg_ours of them in tenant_iso's code (the others are inside PostgreSQL)"
 	fi
 	[ -s "$w/ours.txt" ] && { echo "---- valgrind reports in tenant_iso ----"; head -200 "$w/ours.txt"; }
 	[ -s "$w/ubsan.txt" ] && { echo "---- UBSan reports ----"; head -200 "$w/ubsan.txt"; }
@@ -152,6 +152,7 @@ export TI_BIN PATH="$TI_BIN:$PATH"
 
 # 4. the suite, as test/run.sh runs it
 ti_start_cluster
+trap finish EXIT	# ti_start_cluster installed ti_stop_cluster; finish calls it and cleans up
 ti_log "preparing the template database"
 ti_psql -q -d postgres -f test/roles.sql >/dev/null
 ti_psql -q -d postgres -c "CREATE DATABASE ti_template" >/dev/null

@@ -301,7 +301,7 @@ SELECT throws_ok($$SELECT * FROM tenant_iso._table_violations(0)$$, '42501', NUL
 SELECT throws_ok($$SELECT tenant_iso._exempt_table('x', 'y', 'public')$$, '42501', NULL, 'ti_app cannot call _exempt_table()');
 SELECT throws_ok($$SELECT tenant_iso._require_admin(NULL)$$, '42501', NULL, 'ti_app cannot call _require_admin()');
 SELECT throws_ok($$SELECT tenant_iso.ddl_command_end()$$, '42501', NULL, 'ti_app cannot call the event trigger function');
-SELECT throws_ok($$SELECT tenant_iso.stamp_organization_id()$$, NULL, NULL, 'the stamping trigger function refuses a direct call');
+SELECT throws_ok($$SELECT tenant_iso.stamp_organization_id()$$, '39P01', NULL, 'the stamping trigger function refuses a direct call (39P01)');
 SELECT lives_ok($$SELECT count(*) FROM tenant_iso._invariant_checks(NULL)$$, '_invariant_checks(NULL) returns nothing');
 SELECT lives_ok($$SELECT count(*) FROM tenant_iso._invariant_checks(ARRAY[NULL, 0, 1, 4294967295]::oid[])$$,
                 '_invariant_checks() of NULL and non-existent oids returns without error');
@@ -333,7 +333,7 @@ SELECT throws_ok($$SELECT tenant_iso.enroll_schema('tenant_iso')$$, '22023', NUL
 SELECT throws_ok($$SELECT tenant_iso._setup_table(NULL)$$, '22004', NULL, '_setup_table(NULL) is refused');
 SELECT throws_ok($$SELECT tenant_iso._setup_table(0)$$, '42P01', NULL, '_setup_table(0) is refused');
 SELECT throws_ok($$SELECT tenant_iso._setup_table('pg_class')$$, '42809', NULL, '_setup_table() of a system table is refused');
-SELECT throws_ok($$SELECT tenant_iso.ddl_command_end()$$, NULL, NULL, 'the event trigger function refuses a direct call by the superuser');
+SELECT throws_ok($$SELECT tenant_iso.ddl_command_end()$$, '39P03', NULL, 'the event trigger function refuses a direct call by the superuser (39P03)');
 SELECT lives_ok($$SELECT tenant_iso.verify()$$, 'verify() passes after all the hostile calls');
 
 ------------------------------------------------------------------------------
