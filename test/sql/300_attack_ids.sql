@@ -25,16 +25,7 @@ CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
 $$;
 SELECT pg_temp.b_rows() AS b_before \gset
 -- error capture: {sqlstate, message, detail, hint}, NULL when the statement succeeds
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[st, msg, det, hnt];
-END
-$$;
+\ir include/err.sql
 
 ------------------------------------------------------------------------------
 -- ti_app working for A

@@ -23,16 +23,7 @@ CREATE FUNCTION pg_temp.invoker(rel regclass) RETURNS text LANGUAGE sql AS $$
     SELECT option_value FROM pg_class c, pg_options_to_table(c.reloptions)
     WHERE c.oid = rel AND option_name = 'security_invoker'
 $$;
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[st, msg, det, hnt];
-END
-$$;
+\ir include/err.sql
 -- count the rows of rel matching cond, as the current role; 0 when rel does not exist
 CREATE FUNCTION pg_temp.count_if_exists(rel text, cond text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE n bigint;

@@ -10,16 +10,7 @@
 BEGIN;
 SELECT plan(41);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[st, msg, det, hnt];
-END
-$$;
+\ir include/err.sql
 -- is rel set up as a tenant table (forced RLS and the generated policy)?
 CREATE FUNCTION pg_temp.is_tenant(rel text) RETURNS boolean LANGUAGE sql AS $$
     SELECT COALESCE((SELECT c.relrowsecurity AND c.relforcerowsecurity

@@ -11,16 +11,7 @@
 -- Attacker: ti_app.
 SELECT plan(47);
 
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[st, msg, det, hnt];
-END
-$$;
+\ir include/err.sql
 CREATE FUNCTION public.titles_plpgsql() RETURNS text LANGUAGE plpgsql STABLE AS
     $$BEGIN RETURN (SELECT string_agg(title, ',' ORDER BY title) FROM courses); END$$;
 -- FETCH ALL from a cursor of one text column, as one value ('ERROR <sqlstate>' when refused)

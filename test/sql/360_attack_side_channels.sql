@@ -24,16 +24,7 @@ CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
         UNION ALL SELECT 'lessons ' || id || ' ' || title FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
     ) s
 $$;
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[st, msg, det, hnt];
-END
-$$;
+\ir include/err.sql
 CREATE FUNCTION pg_temp.explain_lines(sql text) RETURNS SETOF text LANGUAGE plpgsql AS
     $$BEGIN RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || sql; END$$;
 -- more rows, so that every plan shape is reachable, and a secondary index on title

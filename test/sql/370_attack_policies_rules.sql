@@ -20,16 +20,7 @@ CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
         UNION ALL SELECT 'lessons ' || id || ' ' || title FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
     ) s
 $$;
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[st, msg, det, hnt];
-END
-$$;
+\ir include/err.sql
 CREATE FUNCTION pg_temp.policies(rel regclass) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(polname || ' ' || polpermissive || ' ' || polcmd::text || ' ' || polroles::text || ' '
                       || COALESCE(pg_get_expr(polqual, polrelid), '') || ' ' || COALESCE(pg_get_expr(polwithcheck, polrelid), ''),

@@ -22,16 +22,7 @@ CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
         UNION ALL SELECT 'enrollments ' || id || ' ' || user_id || ' ' || course_id FROM enrollments WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
     ) s
 $$;
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE sql;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[st, msg, det, hnt];
-END
-$$;
+\ir include/err.sql
 -- the error of a statement with an id replaced by <id>, to compare errors for two different ids
 CREATE FUNCTION pg_temp.err_shape(sql text, id text) RETURNS text LANGUAGE sql AS $$
     SELECT replace(array_to_string(pg_temp.err(format(sql, id)), ' / ', ''), id, '<id>')
