@@ -4,8 +4,9 @@ EXTVERSION   = $(shell grep default_version $(EXTENSION).control | sed -e "s/def
 MODULE_big   = tenant_iso
 OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
 # The install script of the version under development is built from the pieces in
-# sql/$(EXTVERSION)/ (one concern per file, concatenated in name order). Released
-# versions' scripts and upgrade scripts are committed under sql/ and never edited.
+# sql/install/ (one concern per file, concatenated in name order). Released versions'
+# scripts (sql/tenant_iso--0.1.0.sql) and upgrade scripts (sql/tenant_iso--A--B.sql) are
+# committed whole and never edited once released.
 DATA_built   = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA         = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 PG_CPPFLAGS  = -I$(srcdir)/src
@@ -17,7 +18,7 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
-sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/$(EXTVERSION)/*.sql))
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
 .PHONY: demo test bench test-asan
