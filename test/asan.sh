@@ -8,11 +8,11 @@
 #     because AddressSanitizer cannot run here: PostgreSQL's server binary is not instrumented,
 #     and with the ASan runtime preloaded (LD_PRELOAD, GCC 12 or clang 14) the Debian server
 #     hangs in its first bindtextdomain() call, before it reads any option.
-# Nothing is built or installed in the work tree or in the system's PostgreSQL directories
-# (other sessions use them): the sources are copied to a temporary directory, the server
-# installation is copied to a private tree (PostgreSQL finds its libraries and share files
-# relative to its binaries), and the sanitizer build is installed there.  The cluster and the
-# test files are those of `make test`, with TI_BIN pointing to the private tree.
+# Nothing is built or installed in the work tree or in the system's PostgreSQL directories:
+# like every run (test/cluster.sh: ti_private_install, ti_build_extension), the sources are
+# copied to a temporary directory, the server installation is copied to a private tree, and the
+# sanitizer build is installed there; here the private tree lives in $work (kept with
+# TI_SANITIZE_KEEP) and its postgres binary is wrapped.  The test files are those of `make test`.
 #
 # At the end the valgrind logs and the server log are searched for reports that involve
 # tenant_iso's code (valgrind reports inside PostgreSQL itself, e.g. uninitialised padding
@@ -80,9 +80,6 @@ start_time=$(date +%s)
 ti_install_packages
 TI_EXTRA_PACKAGES="valgrind" ti_install_packages >/dev/null 2>&1 || true
 command -v valgrind >/dev/null || TI_SANITIZE_VALGRIND=0
-sys_bin=$TI_BIN
-sys_pgc="$sys_bin/pg_config"
-[ -x "$sys_pgc" ] || sys_pgc=/usr/bin/pg_config
 
 work=$(mktemp -d /tmp/tenant_iso_sanitize.XXXXXX)
 chmod 755 "$work"
@@ -98,34 +95,15 @@ finish() {
 }
 trap finish EXIT
 
-# 1. a private copy of the server installation: <root>/usr/lib/postgresql/N, <root>/usr/share/...
+# 1. a private copy of the server installation (test/cluster.sh) in $work/root
 ti_log "copying the PostgreSQL installation to $work/root"
-bindir=$("$sys_pgc" --bindir)
-pkglibdir=$("$sys_pgc" --pkglibdir)
-sharedir=$("$sys_pgc" --sharedir)
-incdir=$("$sys_pgc" --includedir-server)
-root="$work/root"
-for d in "$(dirname "$bindir")" "$pkglibdir" "$sharedir"; do
-	mkdir -p "$root$(dirname "$d")"
-	[ -e "$root$d" ] || cp -a "$d" "$root$d"
-done
-priv_pgc="$root$bindir/pg_config"
-# headers are only read: link them (pg_config reports the relocated include directory)
-priv_inc=$("$priv_pgc" --includedir-server)
-mkdir -p "$(dirname "$priv_inc")"
-[ -e "$priv_inc" ] || ln -s "$incdir" "$priv_inc"
-[ "$("$priv_pgc" --pkglibdir)" = "$root$pkglibdir" ] || { echo "the copied installation is not relocatable" >&2; exit 1; }
+ti_private_install "$work/root"
+pkglibdir=$("$TI_PRIV_PGC" --pkglibdir)
 
-# 2. build the sanitizer variant from a copy of the sources, install it into the private tree
+# 2. the sanitizer variant, built from a copy of the sources, installed into the private tree
 ti_log "building tenant_iso with -fsanitize=undefined in $work/src"
-mkdir -p "$work/src"
-tar -C . --exclude=./.git --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - . | tar -C "$work/src" -xf -
-make -C "$work/src" -s clean >/dev/null 2>&1 || true
-make -C "$work/src" -s PG_CONFIG="$priv_pgc" \
-	COPT="-fsanitize=undefined -fno-omit-frame-pointer -g -O1" >"$work/build.log" 2>&1 \
-	|| { cat "$work/build.log" >&2; exit 1; }
-make -C "$work/src" -s PG_CONFIG="$priv_pgc" install >>"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
-ldd "$root$pkglibdir/tenant_iso.so" | grep -q libubsan || { echo "the build is not instrumented" >&2; exit 1; }
+ti_build_extension "$work/src" "COPT=-fsanitize=undefined -fno-omit-frame-pointer -g -O1"
+ldd "$pkglibdir/tenant_iso.so" | grep -q libubsan || { echo "the build is not instrumented" >&2; exit 1; }
 
 # 3. the server under valgrind: a wrapper in place of the postgres binary.  The real binary
 #    stays in the same directory (so it still finds the private libraries); initdb's bootstrap
@@ -135,53 +113,36 @@ mkdir -p "$logs"
 chmod 777 "$logs"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:report_error_type=1"
 if [ "${TI_SANITIZE_VALGRIND:-1}" != 0 ]; then
-	mv "$root$bindir/postgres" "$root$bindir/postgres.real"
-	cat >"$root$bindir/postgres" <<EOF
+	mv "$TI_BIN/postgres" "$TI_BIN/postgres.real"
+	cat >"$TI_BIN/postgres" <<EOF
 #!/bin/sh
 case "\$1" in
---boot|--single|-V|--version|-C|--describe-config|--check) exec "$root$bindir/postgres.real" "\$@" ;;
+--boot|--single|-V|--version|-C|--describe-config|--check) exec "$TI_BIN/postgres.real" "\$@" ;;
 esac
 exec valgrind --quiet --tool=memcheck --trace-children=no --track-origins=no --leak-check=no \\
 	--read-var-info=no --num-callers=30 --error-limit=no --log-file="$logs/valgrind.%p.log" \\
-	"$root$bindir/postgres.real" "\$@"
+	"$TI_BIN/postgres.real" "\$@"
 EOF
-	chmod 755 "$root$bindir/postgres"
+	chmod 755 "$TI_BIN/postgres"
 fi
-TI_BIN="$root$bindir"
-export TI_BIN PATH="$TI_BIN:$PATH"
 
 # 4. the suite, as test/run.sh runs it
 ti_start_cluster
 trap finish EXIT	# ti_start_cluster installed ti_stop_cluster; finish calls it and cleans up
-ti_log "preparing the template database"
-ti_psql -q -d postgres -f test/roles.sql >/dev/null
-ti_psql -q -d postgres -c "CREATE DATABASE ti_template" >/dev/null
-ti_psql -q -d ti_template -f test/fixtures.sql >"$TI_TMP/fixtures.log" 2>&1 \
-	|| { cat "$TI_TMP/fixtures.log" >&2; exit 1; }
-tests=${TESTS:-$(ls test/sql/*.sql test/t/*.sh 2>/dev/null || true)}
-ti_log "running $(echo "$tests" | wc -w) test files under the sanitizers"
+ti_prepare_template
 export TI_MEMORY_ITERATIONS=${TI_MEMORY_ITERATIONS:-20000} TI_CRASH_SECONDS=${TI_CRASH_SECONDS:-5} \
 	TI_ISOLATION_TIMEOUT=${TI_ISOLATION_TIMEOUT:-1800}
 [ "${TI_SANITIZE_VALGRIND:-1}" != 0 ] && export TI_MEMORY_SKIP_RSS="under valgrind the process's memory includes valgrind's own"
-set +e
-prove -v --timer --exec 'bash test/run_one.sh' $tests 2>&1 | tee "$TI_TMP/prove.log"
-status=${PIPESTATUS[0]}
-set -e
-passed=$(grep -cE '^ok [0-9]+' "$TI_TMP/prove.log" || true)
-failed=$(grep -cE '^not ok [0-9]+' "$TI_TMP/prove.log" || true)
-broken=$(grep -cE '(Bad plan|Parse errors|Non-zero exit status)' "$TI_TMP/prove.log" || true)
+ti_run_suite "under the sanitizers"
 
 # 5. the reports
 cp "$TI_TMP/server.log" "$work/server.log" 2>/dev/null || true
 elapsed=$(( $(date +%s) - start_time ))
 echo
-echo "sanitizer run: $(echo "$tests" | wc -w) test files in $((elapsed / 60)) min $((elapsed % 60)) s"
+echo "sanitizer run: $((elapsed / 60)) min $((elapsed % 60)) s"
 report "$work"
 if [ "$ours_total" -gt 0 ]; then
-	failed=$((failed + 1))
-	[ "$status" -eq 0 ] && status=1
+	TI_FAILED=$((TI_FAILED + 1))
+	[ "$TI_STATUS" -eq 0 ] && TI_STATUS=1
 fi
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && [ "$broken" -eq 0 ]; then broken=1; fi
-echo
-echo "$passed passed, $((failed + broken)) failed"
-exit "$status"
+ti_result_line

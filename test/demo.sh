@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# test/demo.sh: `make demo`. Installs what is missing, builds, installs, starts a throwaway
-# cluster, runs the walk-through test/demo.sql (a learning platform with two organizations),
-# stops and removes the cluster (also on failure).
+# test/demo.sh: `make demo` (and `make demo PG=16`). Installs what is missing, builds tenant_iso
+# from a copy of the work tree into a private copy of the server installation (test/cluster.sh),
+# starts a throwaway cluster, runs the walk-through test/demo.sql (a learning platform with two
+# organizations), stops and removes the cluster and the private installation (also on failure).
 #
 # The walk-through checks every promise it shows: it exits non-zero as soon as one is broken
 # (a tenant sees another tenant's row, a spoofed write is accepted, a refused statement runs).

@@ -2,8 +2,9 @@
 # test/bench/run.sh: `make bench`. What tenant_iso's isolation costs, against hand-written
 # WHERE organization_id = $1 and hand-rolled row level security (docs/benchmark.md).
 #
-# Installs what is missing (plus gnuplot-nox), builds, installs, starts a throwaway cluster tuned
-# for benchmarking (port 55440 by default), loads the data set (test/bench/setup.sql), runs the
+# Installs what is missing (plus gnuplot-nox), builds tenant_iso into a private copy of the server
+# installation (test/cluster.sh; PG=16 make bench for a built server), starts a throwaway cluster
+# tuned for benchmarking (port 55440 by default), loads the data set (test/bench/setup.sql), runs the
 # pgbench scripts of test/bench/workloads/ for every variant, interleaved, and writes
 # docs/bench-results.md and docs/bench.png. Stops and removes the cluster, also on failure.
 #
