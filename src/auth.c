@@ -16,8 +16,10 @@
  *
  * Invariants:
  *	- When tenant_iso.require_signed_context is on, tenant.org_id only takes
- *	  effect when set by authenticate() (ti_authenticating is true exactly
- *	  while it sets the value; context.c records that with the value).
+ *	  effect when set by authenticate(), which sets it through context.c
+ *	  (ti_context_set_signed), and only after every check passed.
+ *	- A token's validity is a positive interval whatever the calendar: no
+ *	  component (months, days, time) is negative and one is positive.
  *	- The signing keys are never shown: the settings' own string is always
  *	  empty (the key lives in the check hook's "extra"), so no reload log,
  *	  SHOW, current_setting() (a mask, by the show hooks) or pg_settings
@@ -67,9 +69,6 @@ PG_FUNCTION_INFO_V1(tenant_iso_sign);
 /* Expired token: class 28 (invalid authorization), implementation-defined subclass. */
 #define ERRCODE_TI_TOKEN_EXPIRED	MAKE_SQLSTATE('2','8','T','0','1')
 
-bool		ti_authenticating = false;
-
-static bool require_signed_context = false;
 
 /*
  * The keys.  PostgreSQL keeps a string setting's value in the variable it
@@ -92,12 +91,6 @@ static char *key_setting = NULL;
 static char *key_previous_setting = NULL;
 static const SigningKey *active_key = NULL;
 static const SigningKey *active_key_previous = NULL;
-
-bool
-ti_require_signed_context(void)
-{
-	return require_signed_context;
-}
 
 /*
  * Check hook of both keys.  Refuses the sources that store a value in
@@ -191,16 +184,6 @@ show_signing_key_previous(void)
 void
 ti_auth_init(void)
 {
-	DefineCustomBoolVariable("tenant_iso.require_signed_context",
-							 "Requires the tenant to be set by tenant_iso.authenticate().",
-							 "Typically set per application role with ALTER ROLE app SET "
-							 "tenant_iso.require_signed_context = on.",
-							 &require_signed_context,
-							 false,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
 	DefineCustomStringVariable("tenant_iso.signing_key",
 							   "The key that verifies tenant tokens (HMAC-SHA256), at least 32 bytes.",
 							   "Set it in postgresql.conf, an included file or with ALTER SYSTEM; "
@@ -456,22 +439,26 @@ tenant_iso_authenticate(PG_FUNCTION_ARGS)
 
 	verify_token(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), org);
 
-	ti_authenticating = true;
-	PG_TRY();
-	{
-		(void) set_config_option("tenant.org_id", org,
-								 superuser() ? PGC_SUSET : PGC_USERSET,
-								 PGC_S_SESSION,
-								 ti_context_scope() == TI_SCOPE_TRANSACTION ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
-								 true, 0, false);
-	}
-	PG_FINALLY();
-	{
-		ti_authenticating = false;
-	}
-	PG_END_TRY();
+	ti_context_set_signed(org);
 
 	PG_RETURN_DATUM(DirectFunctionCall1(uuid_in, CStringGetDatum(org)));
+}
+
+/*
+ * A validity must be positive as a whole, whatever month or day it is
+ * counted from: no component negative, one positive.  ("1 month -30 days"
+ * is refused on every date, not only in months of 30 days.)
+ */
+static void
+check_validity(const Interval *valid_for)
+{
+	if (valid_for->month < 0 || valid_for->day < 0 || valid_for->time < 0 ||
+		(valid_for->month == 0 && valid_for->day == 0 && valid_for->time == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("token validity must be positive"),
+				 errdetail("No part of the interval (months, days, time) may be negative, and one must be positive."),
+				 errhint("Pass an interval such as '5 minutes'.")));
 }
 
 /*
@@ -516,16 +503,13 @@ tenant_iso_sign(PG_FUNCTION_ARGS)
 				 errdetail("tenant_iso.signing_key is not set, so no token can be signed."),
 				 errhint("Set tenant_iso.signing_key in postgresql.conf or with ALTER SYSTEM, then reload the configuration.")));
 
+	check_validity(valid_for);
 	now = GetCurrentTimestamp();
 	until = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 													TimestampTzGetDatum(now),
 													IntervalPGetDatum(valid_for)));
 	if (until <= now)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("token validity must be positive"),
-				 errdetail("A token that expires when it is minted cannot be used."),
-				 errhint("Pass an interval such as '5 minutes'.")));
+		elog(ERROR, "a positive validity did not move the expiry forward");
 
 	/* until > now > 2000-01-01, so it is positive: round up */
 	expiry = until / USECS_PER_SEC + (until % USECS_PER_SEC != 0 ? 1 : 0);

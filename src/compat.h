@@ -2,7 +2,10 @@
  * src/compat.h
  *		The one place for PostgreSQL version differences (PG_VERSION_NUM).
  *
- * tenant_iso targets PostgreSQL 15 and later; 15 is what CI tests.
+ * tenant_iso supports PostgreSQL 15, 16, 17 and 18.  Every difference in
+ * the server's API that the other files meet is wrapped here (macros and
+ * inline wrappers) or in compat.c (functions), so that no other file tests
+ * PG_VERSION_NUM.
  *-------------------------------------------------------------------------
  */
 #ifndef TENANT_ISO_COMPAT_H
@@ -12,38 +15,29 @@
 
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
-#if PG_VERSION_NUM >= 160000
-#include "parser/parse_relation.h"
+#include "storage/proc.h"
+
+#if PG_VERSION_NUM < 150000
+#error "tenant_iso supports PostgreSQL 15 and later"
 #endif
 
+struct config_generic;
+
 /* The role whose privileges (and row level security) apply to a range table entry. */
-static inline Oid
-ti_rte_check_as_user(PlannedStmt *stmt, RangeTblEntry *rte)
-{
-#if PG_VERSION_NUM >= 160000
-	if (rte->perminfoindex == 0)
-		return InvalidOid;
-	return getRTEPermissionInfo(stmt->permInfos, rte)->checkAsUser;
-#else
-	return rte->checkAsUser;
-#endif
-}
+extern Oid	ti_rte_check_as_user(PlannedStmt *stmt, RangeTblEntry *rte);
+extern Oid	ti_query_rte_check_as_user(Query *query, RangeTblEntry *rte);
+
+/* A custom or built-in setting's entry in the GUC machinery, or an error. */
+extern struct config_generic *ti_find_guc(const char *name);
 
 /*
  * Memory handed to the GUC machinery (check-hook extra, replaced values):
  * malloc() up to 15, the GUC memory context from 16 on.
  */
-#if PG_VERSION_NUM >= 160000
-#include "utils/guc.h"
-#define ti_guc_malloc(size)		guc_malloc(LOG, (size))
-#define ti_guc_free(ptr)		guc_free(ptr)
-#else
-#define ti_guc_malloc(size)		malloc(size)
-#define ti_guc_free(ptr)		free(ptr)
-#endif
+extern void *ti_guc_malloc(size_t size);
+extern void ti_guc_free(void *ptr);
 
 /* This backend's local transaction id. */
-#include "storage/proc.h"
 #if PG_VERSION_NUM >= 170000
 #define ti_current_lxid()		(MyProc->vxid.lxid)
 #else

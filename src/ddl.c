@@ -43,6 +43,19 @@ PG_FUNCTION_INFO_V1(tenant_iso_setup_table);
 
 bool		ti_in_internal_ddl = false;
 
+static bool strict_indexes = false;
+
+void
+ti_ddl_init(void)
+{
+	DefineCustomBoolVariable("tenant_iso.strict_indexes",
+							 "Refuses indexes on tenant tables that do not lead with organization_id.",
+							 "Off (the default): such an index gets a WARNING. An index condition that runs before "
+							 "the tenant filter lets EXPLAIN ANALYZE act as a value oracle. Indexes on a single uuid "
+							 "column are exempt.",
+							 &strict_indexes, false, PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
 static bool
 spi_exists(const char *sql, int nargs, Oid *argtypes, Datum *values)
 {
@@ -588,7 +601,7 @@ ti_check_new_indexes(Oid relid, List *before)
 		ReleaseSysCache(tup);
 		if (ok)
 			continue;
-		ereport(ti_strict_indexes() && !ti_unsafe_ddl() ? ERROR : WARNING,
+		ereport(strict_indexes && !ti_unsafe_ddl() ? ERROR : WARNING,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 				 errmsg("index %s on tenant table %s does not lead with \"organization_id\"",
 						quote_identifier(get_rel_name(idx)), ti_qualified_name(relid)),

@@ -23,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/heap.h"
 #include "catalog/index.h"
 #include "catalog/pg_index.h"
@@ -35,6 +36,7 @@
 #include "nodes/makefuncs.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -235,7 +237,7 @@ refuse_truncate(TruncateStmt *stmt)
 	{
 		Oid			relid = lfirst_oid(lc);
 
-		if (ti_relid_is_tenant_table(relid) && ti_rls_applies(relid, InvalidOid))
+		if (ti_relid_is_tenant_table(relid) && ti_tenant_scoping_applies(InvalidOid))
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("cannot truncate tenant table %s", ti_qualified_name(relid)),
@@ -265,18 +267,25 @@ close_tenant_tables(List *tables)
 			 errdetail("Their row level security stays forced with no policy, so no rows are visible until new policies are created.")));
 	ti_begin_internal(&save_userid, &save_sec, &save_nest);
 	ti_in_internal_ddl = true;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	foreach(lc, tables)
+	PG_TRY();
 	{
-		char	   *sql = psprintf("DROP POLICY IF EXISTS " TI_ACCESS_POLICY " ON %s",
-								   ti_qualified_name(lfirst_oid(lc)));
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		foreach(lc, tables)
+		{
+			char	   *sql = psprintf("DROP POLICY IF EXISTS " TI_ACCESS_POLICY " ON %s",
+									   ti_qualified_name(lfirst_oid(lc)));
 
-		if (SPI_execute(sql, false, 0) < 0)
-			elog(ERROR, "could not drop policy tenant_access");
+			if (SPI_execute(sql, false, 0) < 0)
+				elog(ERROR, "could not drop policy tenant_access");
+		}
+		SPI_finish();
 	}
-	SPI_finish();
-	ti_in_internal_ddl = save_internal;
+	PG_FINALLY();
+	{
+		ti_in_internal_ddl = save_internal;
+	}
+	PG_END_TRY();
 	ti_end_internal(save_userid, save_sec, save_nest);
 }
 
@@ -684,30 +693,12 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		switch (nodeTag(parsetree))
 		{
 			case T_VariableSetStmt:
-				{
-					VariableSetStmt *stmt = (VariableSetStmt *) parsetree;
-
-					/* RESET runs no check hook: refuse it here while tenant rows are in use */
-					if ((stmt->kind == VAR_RESET_ALL ||
-						 ((stmt->kind == VAR_RESET || stmt->kind == VAR_SET_DEFAULT) &&
-						  stmt->name != NULL && strcmp(stmt->name, "tenant.org_id") == 0)) &&
-						ti_tenant_statement_running())
-						ereport(ERROR,
-								(errcode(ERRCODE_TI_TENANT_SWITCH),
-								 errmsg("cannot reset \"tenant.org_id\" while a statement or cursor on tenant tables is open"),
-								 errdetail("A cursor that reads or writes tenant tables must see one tenant from start to end."),
-								 errhint("Close open cursors first.")));
-
-					if (stmt->kind == VAR_SET_VALUE && !stmt->is_local &&
-						stmt->name != NULL && strcmp(stmt->name, "tenant.org_id") == 0 &&
-						ti_context_scope() == TI_SCOPE_TRANSACTION)
-						ereport(ERROR,
-								(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-								 errmsg("session-level SET of \"tenant.org_id\" is not allowed"),
-								 errdetail("tenant_iso.context_scope is \"transaction\": a tenant context must not outlive its transaction."),
-								 errhint("Use SET LOCAL tenant.org_id = ... or set_config('tenant.org_id', ..., true) inside the transaction.")));
-					break;
-				}
+				ti_context_check_set_stmt((VariableSetStmt *) parsetree);
+				break;
+			case T_FetchStmt:
+				/* a held cursor serves stored rows without an executor: check here */
+				ti_context_check_unchanged(NULL);
+				break;
 			case T_TruncateStmt:
 				refuse_truncate((TruncateStmt *) parsetree);
 				break;
@@ -900,16 +891,37 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 		Oid			relid = linitial_oid(index_table);
 
 		ti_check_new_indexes(relid, index_before);
-		if (validates_fk && ti_rls_applies(relid, InvalidOid))
+		if (validates_fk && ti_tenant_scoping_applies(InvalidOid))
 			revalidate_foreign_keys(relid);
 	}
 	if (OidIsValid(fk_source) && IsTransactionState())
 		ti_refuse_fk_into_tenant_tables(fk_source);
 }
 
+static bool unsafe_ddl = false;
+
+/* The escape hatch only ever opens for a superuser (not after SET ROLE to another role). */
+bool
+ti_unsafe_ddl(void)
+{
+	return unsafe_ddl && superuser();
+}
+
+static void
+guard_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT)
+		ti_in_internal_ddl = false;
+}
+
 void
 ti_guard_init(void)
 {
+	DefineCustomBoolVariable("tenant_iso.unsafe_ddl",
+							 "Lets a superuser make schema changes that break tenant isolation.",
+							 "A deliberate escape hatch for one session; every use is reported with a WARNING.",
+							 &unsafe_ddl, false, PGC_SUSET, 0, NULL, NULL, NULL);
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = ti_ProcessUtility;
+	RegisterXactCallback(guard_xact_callback, NULL);
 }

@@ -61,6 +61,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "tenant_iso.h"
 
 /* text ~~ text, text ~>=~ text, text ~<~ text */
@@ -72,60 +73,121 @@ static planner_hook_type prev_planner = NULL;
 static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
 static bool implied_quals = true;
 
-/* OIDs of tenant_iso.current_org_id() and tenant_iso.tenant_id, looked up lazily. */
-static Oid	tenant_func_oid = InvalidOid;
-static Oid	tenant_type_oid = InvalidOid;
+/*
+ * The mark of the tenant parameter: a uuid Param with this type modifier.
+ * The uuid type takes no type modifier, so no expression of a user's query
+ * can produce a Param that carries it: the parameter is recognised by
+ * identity, not by its type.
+ */
+#define TI_TENANT_PARAM_TYPMOD	0x54490001
 
-static void
-invalidate_oids(Datum arg, int cacheid, uint32 hashvalue)
+static bool
+is_tenant_param(Node *node)
 {
-	tenant_func_oid = InvalidOid;
-	tenant_type_oid = InvalidOid;
+	return node != NULL && IsA(node, Param) &&
+		((Param *) node)->paramkind == PARAM_EXEC &&
+		((Param *) node)->paramtype == UUIDOID &&
+		((Param *) node)->paramtypmod == TI_TENANT_PARAM_TYPMOD;
+}
+
+typedef List *(*QualMutator) (List *qual, void *cxt);
+
+/* Apply fn to the filter (qual) of every node of a plan tree. */
+static void
+mutate_plan_quals(Plan *plan, QualMutator fn, void *cxt)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	if (plan->qual != NIL)
+		plan->qual = fn(plan->qual, cxt);
+	mutate_plan_quals(plan->lefttree, fn, cxt);
+	mutate_plan_quals(plan->righttree, fn, cxt);
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				mutate_plan_quals((Plan *) lfirst(lc), fn, cxt);
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				mutate_plan_quals((Plan *) lfirst(lc), fn, cxt);
+			break;
+		case T_BitmapAnd:
+			foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
+				mutate_plan_quals((Plan *) lfirst(lc), fn, cxt);
+			break;
+		case T_BitmapOr:
+			foreach(lc, ((BitmapOr *) plan)->bitmapplans)
+				mutate_plan_quals((Plan *) lfirst(lc), fn, cxt);
+			break;
+		case T_SubqueryScan:
+			mutate_plan_quals(((SubqueryScan *) plan)->subplan, fn, cxt);
+			break;
+		case T_CustomScan:
+			foreach(lc, ((CustomScan *) plan)->custom_plans)
+				mutate_plan_quals((Plan *) lfirst(lc), fn, cxt);
+			break;
+		default:
+			break;
+	}
+}
+
+/* Apply fn to the filters of a whole statement (main plan and subplans). */
+static void
+mutate_stmt_quals(PlannedStmt *stmt, QualMutator fn, void *cxt)
+{
+	ListCell   *lc;
+
+	mutate_plan_quals(stmt->planTree, fn, cxt);
+	foreach(lc, stmt->subplans)
+		mutate_plan_quals((Plan *) lfirst(lc), fn, cxt);
 }
 
 static bool
-lookup_oids(void)
+find_param_walker(Node *node, int *id)
 {
-	Oid			nsp;
-
-	if (OidIsValid(tenant_func_oid) && OidIsValid(tenant_type_oid))
-		return true;
-	nsp = get_namespace_oid(TI_SCHEMA, true);
-	if (!OidIsValid(nsp))
+	if (node == NULL)
 		return false;
-	tenant_type_oid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
-									  CStringGetDatum("tenant_id"), ObjectIdGetDatum(nsp));
-	tenant_func_oid = LookupFuncName(list_make2(makeString(TI_SCHEMA), makeString("current_org_id")),
-									 0, NULL, true);
-	return OidIsValid(tenant_func_oid) && OidIsValid(tenant_type_oid);
+	if (is_tenant_param(node))
+	{
+		*id = ((Param *) node)->paramid;
+		return true;
+	}
+	return expression_tree_walker(node, find_param_walker, (void *) id);
+}
+
+static List *
+find_param_in_qual(List *qual, void *cxt)
+{
+	int		   *id = (int *) cxt;
+
+	if (*id < 0)
+		(void) find_param_walker((Node *) qual, id);
+	return qual;
 }
 
 /*
  * The executor parameter that carries the tenant in this plan, or -1.
- * Called by executor.c for every execution: a short list scan.
+ * Called by executor.c for every execution (also in parallel workers).
  */
 int
 ti_tenant_param_id(PlannedStmt *stmt)
 {
-	ListCell   *lc;
-	int			id = 0;
+	int			id = -1;
 
 	if (stmt->paramExecTypes == NIL)
 		return -1;
-	/* a parallel worker has planned nothing: look the type up here */
-	if (!OidIsValid(tenant_type_oid) && !lookup_oids())
-		return -1;
-	foreach(lc, stmt->paramExecTypes)
-	{
-		if (lfirst_oid(lc) == tenant_type_oid)
-			return id;
-		id++;
-	}
-	return -1;
+	mutate_stmt_quals(stmt, find_param_in_qual, &id);
+	if (id >= list_length(stmt->paramExecTypes))
+		elog(ERROR, "tenant parameter %d out of range", id);
+	return id;
 }
 
 typedef struct ParamizeContext
 {
+	Oid			funcid;			/* tenant_iso.current_org_id() */
 	int			paramid;		/* -1 until first needed */
 	PlannedStmt *stmt;
 } ParamizeContext;
@@ -135,19 +197,19 @@ paramize_mutator(Node *node, ParamizeContext *cxt)
 {
 	if (node == NULL)
 		return NULL;
-	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == tenant_func_oid)
+	if (IsA(node, FuncExpr) && ((FuncExpr *) node)->funcid == cxt->funcid)
 	{
 		Param	   *param = makeNode(Param);
 
 		if (cxt->paramid < 0)
 		{
 			cxt->paramid = list_length(cxt->stmt->paramExecTypes);
-			cxt->stmt->paramExecTypes = lappend_oid(cxt->stmt->paramExecTypes, tenant_type_oid);
+			cxt->stmt->paramExecTypes = lappend_oid(cxt->stmt->paramExecTypes, UUIDOID);
 		}
 		param->paramkind = PARAM_EXEC;
 		param->paramid = cxt->paramid;
 		param->paramtype = UUIDOID;
-		param->paramtypmod = -1;
+		param->paramtypmod = TI_TENANT_PARAM_TYPMOD;
 		param->paramcollid = InvalidOid;
 		param->location = -1;
 		return (Node *) param;
@@ -155,61 +217,27 @@ paramize_mutator(Node *node, ParamizeContext *cxt)
 	return expression_tree_mutator(node, paramize_mutator, (void *) cxt);
 }
 
-/* Replace current_org_id() in the filter (qual) of every plan node. */
-static void
-paramize_plan(Plan *plan, ParamizeContext *cxt)
+static List *
+paramize_qual(List *qual, void *cxt)
 {
-	ListCell   *lc;
-
-	if (plan == NULL)
-		return;
-	if (plan->qual != NIL)
-		plan->qual = (List *) paramize_mutator((Node *) plan->qual, cxt);
-	paramize_plan(plan->lefttree, cxt);
-	paramize_plan(plan->righttree, cxt);
-	switch (nodeTag(plan))
-	{
-		case T_Append:
-			foreach(lc, ((Append *) plan)->appendplans)
-				paramize_plan((Plan *) lfirst(lc), cxt);
-			break;
-		case T_MergeAppend:
-			foreach(lc, ((MergeAppend *) plan)->mergeplans)
-				paramize_plan((Plan *) lfirst(lc), cxt);
-			break;
-		case T_BitmapAnd:
-			foreach(lc, ((BitmapAnd *) plan)->bitmapplans)
-				paramize_plan((Plan *) lfirst(lc), cxt);
-			break;
-		case T_BitmapOr:
-			foreach(lc, ((BitmapOr *) plan)->bitmapplans)
-				paramize_plan((Plan *) lfirst(lc), cxt);
-			break;
-		case T_SubqueryScan:
-			paramize_plan(((SubqueryScan *) plan)->subplan, cxt);
-			break;
-		case T_CustomScan:
-			foreach(lc, ((CustomScan *) plan)->custom_plans)
-				paramize_plan((Plan *) lfirst(lc), cxt);
-			break;
-		default:
-			break;
-	}
+	return (List *) paramize_mutator((Node *) qual, (ParamizeContext *) cxt);
 }
 
+/*
+ * Replace current_org_id() in the filter of every plan node by the tenant
+ * parameter, which executor.c fills once per execution.
+ */
 static void
 paramize_tenant(PlannedStmt *stmt)
 {
 	ParamizeContext cxt;
-	ListCell   *lc;
 
-	if (!lookup_oids())
+	cxt.funcid = ti_tenant_func_oid();
+	if (!OidIsValid(cxt.funcid))
 		return;
 	cxt.paramid = -1;
 	cxt.stmt = stmt;
-	paramize_plan(stmt->planTree, &cxt);
-	foreach(lc, stmt->subplans)
-		paramize_plan((Plan *) lfirst(lc), &cxt);
+	mutate_stmt_quals(stmt, paramize_qual, &cxt);
 }
 
 /*
@@ -398,57 +426,88 @@ implied_jointree(Query *query, Node *jtnode)
 	}
 }
 
-/* Is this security qual the generated tenant comparison? */
-static bool
-is_tenant_qual(Node *qual)
+/*
+ * The tenant comparison goes first on every tenant table a query scans,
+ * for every role tenant scoping applies to.  PostgreSQL evaluates the
+ * restrictive policies of a table in name order, each as its own security
+ * barrier level, and applies none to the target of a MERGE that reads no
+ * target column, nor in referential actions (run as the table's owner
+ * without forced row level security).  We put our own comparison
+ * (tenant_table.c) at the lowest level and drop the generated policy's
+ * copy of it (recognised by equal(), not by shape); every other qual, user
+ * policy and check then only ever sees the tenant's rows.
+ */
+static void
+scope_rte(Query *query, Index rti, RangeTblEntry *rte)
 {
-	OpExpr	   *op;
-	Node	   *rarg;
+	Expr	   *tenant;
+	List	   *others = NIL;
+	ListCell   *lc;
 
-	if (qual == NULL || !IsA(qual, OpExpr))
-		return false;
-	op = (OpExpr *) qual;
-	if (list_length(op->args) != 2)
-		return false;
-	rarg = lsecond(op->args);
-	return IsA(rarg, FuncExpr) && ((FuncExpr *) rarg)->funcid == tenant_func_oid;
+	if (rte->rtekind != RTE_RELATION ||
+		(query->commandType == CMD_INSERT && rti == query->resultRelation) ||
+		!ti_relid_is_tenant_table(rte->relid) ||
+		!ti_tenant_scoping_applies(ti_query_rte_check_as_user(query, rte)))
+		return;
+	tenant = ti_tenant_qual(rte->relid, rti);
+	if (tenant == NULL)
+		return;
+	foreach(lc, rte->securityQuals)
+	{
+		if (!ti_is_tenant_qual(rte->relid, rti, (Node *) lfirst(lc)))
+			others = lappend(others, lfirst(lc));
+	}
+	rte->securityQuals = lcons(tenant, others);
+}
+
+static bool
+is_rls_check(WCOKind kind)
+{
+	return kind == WCO_RLS_INSERT_CHECK || kind == WCO_RLS_UPDATE_CHECK ||
+		kind == WCO_RLS_CONFLICT_CHECK || kind == WCO_RLS_MERGE_UPDATE_CHECK ||
+		kind == WCO_RLS_MERGE_DELETE_CHECK;
 }
 
 /*
- * PostgreSQL evaluates the restrictive policies of a table in name order,
- * each as its own security barrier level: a restrictive policy an owner
- * names "a_audit" would run before tenant_isolation and see every tenant's
- * rows.  Move the tenant comparison to the front; it is leakproof, so this
- * only ever filters earlier.
+ * The row level security checks of a write (new rows, the existing row of
+ * ON CONFLICT DO UPDATE, MERGE's matched rows) run in list order: the
+ * generated policy's check goes first for each kind present.
  */
 static void
-tenant_quals_first(Query *query)
+order_write_checks(Query *query)
 {
+	RangeTblEntry *rte;
+	List	   *first = NIL;
+	List	   *rest = NIL;
 	ListCell   *lc;
 
-	if (!OidIsValid(tenant_func_oid))
+	if (query->resultRelation <= 0 || query->withCheckOptions == NIL)
 		return;
-	foreach(lc, query->rtable)
+	rte = rt_fetch(query->resultRelation, query->rtable);
+	if (rte->rtekind != RTE_RELATION || !ti_relid_is_tenant_table(rte->relid))
+		return;
+	foreach(lc, query->withCheckOptions)
 	{
-		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
-		ListCell   *lc2;
-		Node	   *tenant = NULL;
+		WithCheckOption *wco = (WithCheckOption *) lfirst(lc);
 
-		if (rte->rtekind != RTE_RELATION || list_length(rte->securityQuals) < 2)
-			continue;
-		foreach(lc2, rte->securityQuals)
-		{
-			if (is_tenant_qual((Node *) lfirst(lc2)))
-			{
-				tenant = (Node *) lfirst(lc2);
-				break;
-			}
-		}
-		if (tenant == NULL || linitial(rte->securityQuals) == tenant)
-			continue;
-		rte->securityQuals = list_delete_ptr(rte->securityQuals, tenant);
-		rte->securityQuals = lcons(tenant, rte->securityQuals);
+		if (is_rls_check(wco->kind) &&
+			ti_is_tenant_qual(rte->relid, query->resultRelation, wco->qual))
+			first = lappend(first, wco);
+		else
+			rest = lappend(rest, wco);
 	}
+	query->withCheckOptions = list_concat(first, rest);
+}
+
+static void
+scope_query(Query *query)
+{
+	ListCell   *lc;
+	Index		rti = 0;
+
+	foreach(lc, query->rtable)
+		scope_rte(query, ++rti, (RangeTblEntry *) lfirst(lc));
+	order_write_checks(query);
 }
 
 static bool
@@ -462,7 +521,7 @@ implied_walker(Node *node, void *context)
 	{
 		Query	   *query = (Query *) node;
 
-		tenant_quals_first(query);
+		scope_query(query);
 		if (implied)
 			implied_jointree(query, (Node *) query->jointree);
 		return query_tree_walker(query, implied_walker, context, 0);
@@ -476,7 +535,7 @@ ti_planner(Query *parse, const char *query_string, int cursorOptions,
 {
 	PlannedStmt *stmt;
 
-	if (parse->commandType != CMD_UTILITY && lookup_oids())
+	if (parse->commandType != CMD_UTILITY && OidIsValid(ti_tenant_func_oid()))
 		(void) implied_walker((Node *) parse, (void *) &implied_quals);
 
 	if (prev_planner)
@@ -626,6 +685,4 @@ ti_planner_init(void)
 	planner_hook = ti_planner;
 	prev_set_rel_pathlist = set_rel_pathlist_hook;
 	set_rel_pathlist_hook = ti_set_rel_pathlist;
-	CacheRegisterSyscacheCallback(PROCOID, invalidate_oids, (Datum) 0);
-	CacheRegisterSyscacheCallback(TYPEOID, invalidate_oids, (Datum) 0);
 }

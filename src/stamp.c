@@ -7,10 +7,13 @@
  * does not apply to an explicit NULL and cannot refuse a spoofed value.
  *
  * Invariants:
- *	- INSERT: a NULL organization_id becomes the current tenant; a value
- *	  other than the current tenant fails (SQLSTATE TI003) for every role
- *	  that row level security applies to.  Superusers and BYPASSRLS roles may
- *	  write any organization (they bypass row level security anyway).
+ *	- It runs only as the trigger tenant_iso_stamp of a tenant table, on its
+ *	  uuid organization_id column (anything else is refused: the function
+ *	  is not executable by PUBLIC, and checks its calling context anyway).
+ *	- INSERT: a NULL organization_id becomes the tenant in effect; a value
+ *	  other than that tenant fails (SQLSTATE TI003) for every role tenant
+ *	  scoping applies to (tenant_table.c), also inside referential actions.
+ *	  Superusers and BYPASSRLS roles may write any organization.
  *	- UPDATE: organization_id never changes; only a superuser with
  *	  tenant_iso.unsafe_ddl on may move a row, with a WARNING.
  *	- The error never says whether the other organization exists.
@@ -19,10 +22,11 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/uuid.h"
 
@@ -36,17 +40,17 @@ uuid_equal(Datum a, const pg_uuid_t *b)
 	return memcmp(DatumGetUUIDP(a), b, sizeof(pg_uuid_t)) == 0;
 }
 
-Datum
-tenant_iso_stamp_organization_id(PG_FUNCTION_ARGS)
+/*
+ * The function is executable by the extension only (not PUBLIC), and only
+ * ever runs as the generated trigger of a tenant table, on its uuid tenant
+ * column: anything else is refused before a byte is written.
+ */
+static int
+check_calling_context(FunctionCallInfo fcinfo)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
-	TupleDesc	tupdesc;
-	int			attnum;
-	HeapTuple	newtuple;
-	Datum		value;
-	bool		isnull;
-	const pg_uuid_t *tenant = ti_current_tenant();
+	AttrNumber	attnum;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -54,73 +58,103 @@ tenant_iso_stamp_organization_id(PG_FUNCTION_ARGS)
 				 errmsg("function tenant_iso.stamp_organization_id() must be called as a trigger"),
 				 errdetail("It is the stamping trigger of tenant tables."),
 				 errhint("Do not call it directly.")));
-	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) || TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function tenant_iso.stamp_organization_id() must be fired BEFORE, FOR EACH ROW"),
+				 errmsg("function tenant_iso.stamp_organization_id() must be fired BEFORE INSERT OR UPDATE, FOR EACH ROW"),
 				 errdetail("It stamps each new row before it is stored."),
 				 errhint("Use it only as the schema check creates it.")));
-
 	rel = trigdata->tg_relation;
-	tupdesc = RelationGetDescr(rel);
-	attnum = SPI_fnumber(tupdesc, TI_COLUMN);
-	if (attnum <= 0)
-		elog(ERROR, "stamp_organization_id: table \"%s\" has no organization_id column",
-			 RelationGetRelationName(rel));
+	attnum = ti_tenant_column(RelationGetRelid(rel));
+	if (strcmp(trigdata->tg_trigger->tgname, TI_STAMP_TRIGGER) != 0 ||
+		!ti_relation_is_tenant_table(rel) || attnum <= 0 ||
+		getBaseType(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid) != UUIDOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function tenant_iso.stamp_organization_id() can only be the trigger \"%s\" of a tenant table",
+						TI_STAMP_TRIGGER),
+				 errdetail("Table \"%s\" is not a tenant table with an \"organization_id\" column of type uuid.",
+						   RelationGetRelationName(rel)),
+				 errhint("Let the schema check set up tenant tables; do not use this function in your own triggers.")));
+	return attnum;
+}
 
-	newtuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
-		trigdata->tg_newtuple : trigdata->tg_trigtuple;
-	value = heap_getattr(newtuple, attnum, tupdesc, &isnull);
+static void
+refuse_insert(Relation rel, const TiTenant *tenant)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_TI_CROSS_TENANT_WRITE),
+			 errmsg("cannot insert a row for another organization into table \"%s\"",
+					RelationGetRelationName(rel)),
+			 !tenant->valid ?
+			 errdetail("No tenant is set, so no organization_id may be written.") :
+			 errdetail("The row's organization_id differs from the current tenant (tenant.org_id)."),
+			 !tenant->valid ?
+			 errhint("Set the tenant with SET tenant.org_id first, and omit organization_id.") :
+			 errhint("Omit organization_id: tenant_iso stamps the current tenant.")));
+}
+
+static Datum
+stamp_insert(Relation rel, HeapTuple newtuple, int attnum)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	TiTenant	tenant;
+	bool		isnull;
+	Datum		value = heap_getattr(newtuple, attnum, tupdesc, &isnull);
+
+	ti_effective_tenant(&tenant);
+	if (isnull)
+	{
+		Datum		stamped;
+		bool		nullflag = false;
+
+		if (!tenant.valid)
+			return PointerGetDatum(newtuple);	/* NOT NULL refuses it */
+		stamped = UUIDPGetDatum(&tenant.uuid);
+		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, tupdesc, 1,
+														 &attnum, &stamped, &nullflag));
+	}
+	if ((!tenant.valid || !uuid_equal(value, &tenant.uuid)) &&
+		ti_tenant_scoping_applies(InvalidOid))
+		refuse_insert(rel, &tenant);
+	return PointerGetDatum(newtuple);
+}
+
+static Datum
+stamp_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple, int attnum)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	bool		isnull;
+	bool		oldnull;
+	Datum		value = heap_getattr(newtuple, attnum, tupdesc, &isnull);
+	Datum		oldvalue = heap_getattr(oldtuple, attnum, tupdesc, &oldnull);
+
+	if (isnull == oldnull &&
+		(isnull || memcmp(DatumGetUUIDP(value), DatumGetUUIDP(oldvalue), sizeof(pg_uuid_t)) == 0))
+		return PointerGetDatum(newtuple);
+	if (superuser() && ti_unsafe_ddl())
+		ereport(WARNING,
+				(errmsg("tenant_iso.unsafe_ddl is on: moving a row of table \"%s\" to another organization",
+						RelationGetRelationName(rel))));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_TI_CROSS_TENANT_WRITE),
+				 errmsg("cannot change organization_id of a row in table \"%s\"",
+						RelationGetRelationName(rel)),
+				 errdetail("A row belongs to one organization for its whole life."),
+				 errhint("Insert a new row for the other organization instead.")));
+	return PointerGetDatum(newtuple);
+}
+
+Datum
+tenant_iso_stamp_organization_id(PG_FUNCTION_ARGS)
+{
+	int			attnum = check_calling_context(fcinfo);
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-	{
-		if (isnull)
-		{
-			Datum		stamped;
-			bool		nullflag = false;
-
-			if (tenant == NULL)
-				return PointerGetDatum(newtuple);	/* NOT NULL refuses it */
-			stamped = UUIDPGetDatum(tenant);
-			return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, tupdesc, 1,
-															 &attnum, &stamped, &nullflag));
-		}
-		if ((tenant == NULL || !uuid_equal(value, tenant)) &&
-			ti_rls_applies(RelationGetRelid(rel), InvalidOid))
-			ereport(ERROR,
-					(errcode(ERRCODE_TI_CROSS_TENANT_WRITE),
-					 errmsg("cannot insert a row for another organization into table \"%s\"",
-							RelationGetRelationName(rel)),
-					 tenant == NULL ?
-					 errdetail("No tenant is set, so no organization_id may be written.") :
-					 errdetail("The row's organization_id differs from the current tenant (tenant.org_id)."),
-					 tenant == NULL ?
-					 errhint("Set the tenant with SET tenant.org_id first, and omit organization_id.") :
-					 errhint("Omit organization_id: tenant_iso stamps the current tenant.")));
-		return PointerGetDatum(newtuple);
-	}
-	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-	{
-		bool		oldnull;
-		Datum		oldvalue = heap_getattr(trigdata->tg_trigtuple, attnum, tupdesc, &oldnull);
-
-		if (isnull != oldnull ||
-			(!isnull && memcmp(DatumGetUUIDP(value), DatumGetUUIDP(oldvalue), sizeof(pg_uuid_t)) != 0))
-		{
-			if (superuser() && ti_unsafe_ddl())
-				ereport(WARNING,
-						(errmsg("tenant_iso.unsafe_ddl is on: moving a row of table \"%s\" to another organization",
-								RelationGetRelationName(rel))));
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_TI_CROSS_TENANT_WRITE),
-						 errmsg("cannot change organization_id of a row in table \"%s\"",
-								RelationGetRelationName(rel)),
-						 errdetail("A row belongs to one organization for its whole life."),
-						 errhint("Insert a new row for the other organization instead.")));
-		}
-		return PointerGetDatum(newtuple);
-	}
-	elog(ERROR, "stamp_organization_id: must be fired for INSERT or UPDATE");
-	PG_RETURN_NULL();			/* keep compiler quiet */
+		return stamp_insert(trigdata->tg_relation, trigdata->tg_trigtuple, attnum);
+	return stamp_update(trigdata->tg_relation, trigdata->tg_trigtuple,
+						trigdata->tg_newtuple, attnum);
 }

@@ -31,17 +31,15 @@ _PG_init(void)
 				 errdetail("Tenant isolation is enforced by hooks that must be active in every session from its start."),
 				 errhint("Add tenant_iso to shared_preload_libraries in postgresql.conf and restart the server.")));
 
+	ti_tenant_table_init();
+	ti_inflight_init();
 	ti_context_init();
 	ti_auth_init();
 	ti_executor_init();
 	ti_guard_init();
+	ti_ddl_init();
 	ti_planner_init();
 
-#if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("tenant");
 	MarkGUCPrefixReserved("tenant_iso");
-#else
-	EmitWarningsOnPlaceholders("tenant");
-	EmitWarningsOnPlaceholders("tenant_iso");
-#endif
 }

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "nodes/plannodes.h"
+#include "nodes/primnodes.h"
 #include "utils/relcache.h"
 #include "utils/uuid.h"
 
@@ -48,29 +49,67 @@ typedef enum TenantState
 	TI_TENANT_STALE				/* set in an earlier transaction, scope is transaction */
 } TenantState;
 
-/* context.c: the tenant.org_id setting and its cached value */
+/* A tenant, or none (valid = false). */
+typedef struct TiTenant
+{
+	bool		valid;
+	pg_uuid_t	uuid;
+} TiTenant;
+
+struct VariableSetStmt;
+struct PortalData;
+
+/* context.c: the tenant.org_id setting, the tenant in effect, current_org_id() */
 extern void ti_context_init(void);
+extern void ti_effective_tenant(TiTenant *tenant);
 extern TenantState ti_tenant_state(void);
+extern void ti_context_check_unchanged(const void *self);
+extern void ti_context_prepare_parallel(const TiTenant *tenant);
+extern void ti_context_set_signed(const char *org);
+extern int	ti_context_push_internal(const pg_uuid_t *org);
+extern void ti_context_pop_internal(int nestlevel);
+extern void ti_tenant_after_commit(TiTenant *tenant);
+extern void ti_context_check_set_stmt(struct VariableSetStmt *stmt);
 extern TenantContextScope ti_context_scope(void);
-extern void ti_tenant_after_commit(bool *valid, pg_uuid_t *uuid);
-extern bool ti_tenant_is_set(void);
-extern const pg_uuid_t *ti_current_tenant(void);
 extern TenantMissingContext ti_missing_context(void);
+
+/* inflight.c: statements and cursors in flight over tenant rows */
+extern void ti_inflight_init(void);
+extern bool ti_tenant_equal(const TiTenant *a, const TiTenant *b);
+extern void ti_inflight_start(const void *queryDesc, bool direct, const TiTenant *tenant);
+extern bool ti_inflight_tenant_of(const void *queryDesc, TiTenant *tenant);
+extern void ti_inflight_run_begin(const void *queryDesc);
+extern void ti_inflight_run_end(const void *queryDesc);
+extern bool ti_inflight_end(const void *queryDesc, TiTenant *tenant);
+extern bool ti_inflight_pinned(TiTenant *tenant);
+extern bool ti_inflight_in_use(void);
+extern bool ti_inflight_other_tenant_in_use(const TiTenant *now, const void *self);
+extern void ti_inflight_note_held_cursor(const TiTenant *tenant);
+extern bool ti_inflight_held_cursor_tenant(const char *name, TiTenant *tenant);
+extern bool ti_inflight_next_unchecked_held(const char **name, TiTenant *tenant,
+											struct PortalData **portal);
+
+/* tenant_table.c: what a tenant table is, whom scoping applies to, the tenant comparison */
+extern void ti_tenant_table_init(void);
+extern Oid	ti_schema_oid(void);
+extern Oid	ti_tenant_func_oid(void);
+extern bool ti_relation_is_tenant_table(Relation rel);
+extern bool ti_relid_is_tenant_table(Oid relid);
+extern bool ti_relid_is_registry(Oid relid);
+extern AttrNumber ti_tenant_column(Oid relid);
+extern bool ti_role_bypasses_tenant(Oid roleid);
+extern bool ti_tenant_scoping_applies(Oid checkAsUser);
+extern Expr *ti_tenant_qual(Oid relid, Index varno);
+extern bool ti_is_tenant_qual(Oid relid, Index varno, Node *expr);
+
+/* guard.c defines tenant_iso.unsafe_ddl, which several files obey */
 extern bool ti_unsafe_ddl(void);
-extern bool ti_strict_indexes(void);
-extern bool ti_allow_explain_analyze(void);
 
 /* auth.c: signed tenant context (tenant_iso.authenticate / sign and their keys) */
 extern void ti_auth_init(void);
-extern bool ti_require_signed_context(void);
-extern bool ti_authenticating;	/* true only while authenticate() sets tenant.org_id */
 
-/* executor.c: per-statement enforcement and tracking of running tenant statements */
+/* executor.c: per-statement enforcement */
 extern void ti_executor_init(void);
-extern bool ti_tenant_statement_running(void);
-extern bool ti_relation_is_tenant_table(Relation rel);
-extern bool ti_relid_is_tenant_table(Oid relid);
-extern bool ti_rls_applies(Oid relid, Oid checkAsUser);
 extern int	ti_explain_analyze_depth;
 extern int	ti_matview_depth;
 
@@ -84,6 +123,7 @@ extern bool ti_in_internal_ddl;
 extern void ti_refuse_fk_into_tenant_tables(Oid relid);
 
 /* ddl.c: the schema check event trigger and the set-up of a tenant table */
+extern void ti_ddl_init(void);
 extern bool ti_relation_is_managed(Oid relid);
 extern void ti_setup_tenant_table(Oid relid, bool notice);
 extern void ti_enroll_table(Oid relid, const char *command_tag, bool notice);

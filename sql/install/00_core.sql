@@ -18,11 +18,6 @@ LANGUAGE C STABLE PARALLEL SAFE LEAKPROOF;
 COMMENT ON FUNCTION tenant_iso.current_org_id() IS
 'The current tenant (setting tenant.org_id) as a uuid, or NULL when no tenant is set.';
 
--- The type of the per-execution parameter that replaces current_org_id() in
--- plan filters (src/planner.c): a domain, so the executor hook can find it.
-CREATE DOMAIN tenant_iso.tenant_id AS uuid;
-COMMENT ON DOMAIN tenant_iso.tenant_id IS
-'Internal: marks the executor parameter that carries the current tenant.';
 
 ------------------------------------------------------------------------------
 -- The tenant registry
@@ -119,6 +114,14 @@ REVOKE ALL ON FUNCTION tenant_iso.create_organization(text, uuid) FROM PUBLIC;
 COMMENT ON FUNCTION tenant_iso.create_organization(text, uuid) IS
 'Registers an organization (tenant) and returns its id. Not executable by PUBLIC: grant it to a provisioning role.';
 
+CREATE FUNCTION tenant_iso._delete_organization_row(id uuid)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'tenant_iso_delete_organization_row'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION tenant_iso._delete_organization_row(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenant_iso._delete_organization_row(uuid) IS
+'Internal step of tenant_iso.drop_organization(): deletes the registry row with the organization as the tenant, so that the cascades reach its rows.';
+
 CREATE FUNCTION tenant_iso.drop_organization(id uuid)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -160,7 +163,9 @@ BEGIN
     -- The registry foreign keys cascade: the rows are deleted by each table's
     -- owner (PostgreSQL runs referential actions as the referencing table's
     -- owner), so no user trigger ever runs with this function's rights.
-    DELETE FROM tenant_iso.organizations o WHERE o.id = drop_organization.id;
+    -- Referential actions are scoped to the tenant in effect, so the row is
+    -- deleted with this organization as the tenant (src/organizations.c).
+    PERFORM tenant_iso._delete_organization_row(drop_organization.id);
     RETURN total;
 END
 $$;
@@ -444,6 +449,9 @@ CREATE FUNCTION tenant_iso.stamp_organization_id()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'tenant_iso_stamp_organization_id'
 LANGUAGE C;
+-- Executable by PUBLIC: PostgreSQL checks EXECUTE when it clones the trigger
+-- onto a new partition.  The function checks its calling context itself
+-- (src/stamp.c): only as the trigger tenant_iso_stamp of a tenant table.
 COMMENT ON FUNCTION tenant_iso.stamp_organization_id() IS
 'BEFORE INSERT OR UPDATE trigger of every tenant table: stamps the current tenant, refuses other organizations and changes of organization_id.';
 

@@ -166,7 +166,7 @@ SET tenant_iso.require_signed_context = off;
 SET tenant.org_id = :'org_b';
 SET tenant_iso.require_signed_context = on;
 SET ROLE ti_app;
-SELECT is(current_setting('tenant.org_id'), :'org_b', 'a value set directly before signed context was required is still there');
+SELECT is(current_setting('tenant.org_id'), '', 'a value set directly before signed context was required is not shown (SHOW displays the tenant in effect only)');
 SELECT is(tenant_iso.current_org_id(), NULL, 'but it is not in effect');
 SELECT throws_ok($$SELECT count(*) FROM courses$$, 'TI001', 'the tenant context was not set by tenant_iso.authenticate()',
           'statements on tenant tables fail');

@@ -27,7 +27,7 @@ DISCARD ALL;
 SELECT coalesce(tenant_iso.current_org_id()::text, 'none') AS discard_signed,
        current_setting('tenant.org_id') AS discard_signed_setting \gset
 
-SELECT plan(44);
+SELECT plan(48);
 
 SELECT is(:'discard_plain'::text, 'none', 'DISCARD ALL clears a tenant set with SET');
 SELECT is(:'discard_plain_setting'::text, '', 'DISCARD ALL resets tenant.org_id to empty');
@@ -91,25 +91,40 @@ SET LOCAL tenant.org_id = :'org_a';
 ROLLBACK;
 SELECT is(tenant_iso.current_org_id(), NULL, 'nothing survives a rolled-back transaction');
 
--- set_config(..., false) is not refused (it is a function call), but its value does not outlive
--- the transaction that set it
+-- set_config(..., false) is a function call, so it cannot be refused before it runs; its value is
+-- in effect in its own transaction, but that transaction cannot commit it (42501, rolled back)
 BEGIN;
 SELECT is(set_config('tenant.org_id', :'org_a', false), :'org_a', 'set_config(..., false) runs');
 SELECT is((SELECT count(*) FROM courses), 2::bigint, 'its value is in effect in the transaction that set it');
+\set ON_ERROR_STOP 0
 COMMIT;
-SELECT is(current_setting('tenant.org_id'), :'org_a', 'the session-level value is still there in the next transaction');
-SELECT is(tenant_iso.current_org_id(), NULL, 'but it is not in effect');
-SELECT throws_ok($$SELECT count(*) FROM courses$$, 'TI001', NULL, 'and tenant tables are closed (stale context)');
--- in autocommit mode, each statement is its own transaction
-SELECT set_config('tenant.org_id', :'org_b', false) IS NOT NULL AS set_ok \gset
-SELECT is(tenant_iso.current_org_id(), NULL, 'set_config(..., false) as a statement of its own is without effect for the next one');
--- a SET LOCAL on top of a stale session value: in effect, and afterwards the stale value is back but not in effect
+\set ON_ERROR_STOP 1
+SELECT is(:'LAST_ERROR_SQLSTATE'::text, '42501', 'COMMIT of a transaction that set the tenant for the session is refused (42501)');
+SELECT is(current_setting('tenant.org_id'), '', 'the refused transaction left no value behind');
+SELECT is(tenant_iso.current_org_id(), NULL, 'and no tenant');
+SELECT throws_ok($$SELECT count(*) FROM courses$$, 'TI001', NULL, 'tenant tables stay closed');
+-- in autocommit mode, each statement is its own transaction: the statement fails at its commit
+\set ON_ERROR_STOP 0
+SELECT set_config('tenant.org_id', :'org_b', false);
+\set ON_ERROR_STOP 1
+SELECT is(:'LAST_ERROR_SQLSTATE'::text, '42501', 'set_config(..., false) as a statement of its own is refused at its commit (42501)');
+SELECT is(tenant_iso.current_org_id(), NULL, 'and has no effect on the next statement');
+SELECT is(current_setting('tenant.org_id'), '', 'nor is anything shown');
+-- a session-level value reaching the session another way (a role default, a startup option) is
+-- never in effect and never shown; SET LOCAL on top of it works
+RESET ROLE;
+DO $$ BEGIN EXECUTE format('ALTER ROLE ti_app IN DATABASE %I SET tenant.org_id = %L', current_database(), '0b000000-0000-4000-8000-00000000000b'); END $$;
+SET ROLE ti_app;
 BEGIN;
 SET LOCAL tenant.org_id = :'org_a';
-SELECT is((SELECT count(*) FROM courses WHERE title = 'Algebra'), 1::bigint, 'SET LOCAL over a stale value works');
+SELECT is((SELECT count(*) FROM courses WHERE title = 'Algebra'), 1::bigint, 'SET LOCAL works');
 COMMIT;
-SELECT is(tenant_iso.current_org_id(), NULL, 'after it, the stale value stays without effect');
+SELECT is(tenant_iso.current_org_id(), NULL, 'after it, no tenant is in effect');
 RESET tenant.org_id;
+SELECT is(tenant_iso.current_org_id(), NULL, 'RESET to a role default (applies at the next login) leaves no tenant in effect');
+RESET ROLE;
+DO $$ BEGIN EXECUTE format('ALTER ROLE ti_app IN DATABASE %I RESET tenant.org_id', current_database()); END $$;
+SET ROLE ti_app;
 
 -- parallel query with a transaction-scoped tenant
 RESET ROLE;
@@ -159,14 +174,14 @@ SELECT format('ALTER ROLE ti_app IN DATABASE %I SET tenant_iso.context_scope = %
 SELECT format('ALTER ROLE ti_app IN DATABASE %I SET tenant.org_id = %L', current_database(), :'org_a') \gexec
 \o
 \set out `psql -X -q -At -v VERBOSITY=sqlstate -U ti_app -d :'DBNAME' -c "SELECT current_setting('tenant.org_id') || ' ' || coalesce(CAST(tenant_iso.current_org_id() AS text), 'none')" -c "SELECT count(*) FROM courses" 2>&1`
-SELECT is(:'out'::text, E'0a000000-0000-4000-8000-00000000000a none\nERROR:  TI001',
-          'a tenant from ALTER ROLE ... SET is never in effect under transaction scope');
+SELECT is(:'out'::text, E' none\nERROR:  TI001',
+          'a tenant from ALTER ROLE ... SET is never in effect (nor shown) under transaction scope');
 \o /dev/null
 SELECT format('ALTER ROLE ti_app IN DATABASE %I RESET tenant.org_id', current_database()) \gexec
 \o
 \set out `PGOPTIONS='-c tenant.org_id=:org_b' psql -X -q -At -v VERBOSITY=sqlstate -U ti_app -d :'DBNAME' -c "SELECT current_setting('tenant.org_id') || ' ' || coalesce(CAST(tenant_iso.current_org_id() AS text), 'none')" -c "SELECT count(*) FROM courses" 2>&1`
-SELECT is(:'out'::text, E'0b000000-0000-4000-8000-00000000000b none\nERROR:  TI001',
-          'a tenant from PGOPTIONS at connection start is never in effect under transaction scope');
+SELECT is(:'out'::text, E' none\nERROR:  TI001',
+          'a tenant from PGOPTIONS at connection start is never in effect (nor shown) under transaction scope');
 \o /dev/null
 SELECT format('ALTER ROLE ti_app IN DATABASE %I RESET ALL', current_database()) \gexec
 \o
