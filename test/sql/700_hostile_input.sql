@@ -49,7 +49,7 @@ END $$;
 GRANT EXECUTE ON FUNCTION pg_temp.err(text) TO PUBLIC;
 SELECT pg_temp.state() AS state0, pg_backend_pid() AS pid0, pg_postmaster_start_time() AS start0 \gset
 
-SELECT plan(181);
+SELECT plan(184);
 
 ------------------------------------------------------------------------------
 -- tenant.org_id (any role may set it: every value must be parsed safely)
@@ -283,6 +283,11 @@ SELECT throws_ok(format('SELECT tenant_iso.sign(%L, NULL)', :'A'), '22004', NULL
 SELECT throws_ok(format('SELECT tenant_iso.sign(%L, %L)', :'A', '1000000 years'), '22008', NULL, 'sign() refuses a validity beyond the timestamp range');
 SELECT throws_ok(format('SELECT tenant_iso.sign(%L, %L)', :'A', '1 month -30 days'), '22023', NULL,
                  'sign() refuses a validity that is not positive as a whole (1 month -30 days)');
+SELECT throws_ok(format('SELECT tenant_iso.sign(%L, %L)', :'A', '1 day -1 second'), '22023', NULL,
+                 'sign() refuses a validity with a negative component (1 day -1 second), whatever the date and the time zone');
+SELECT throws_ok(format('SELECT tenant_iso.sign(%L, %L)', :'A', '-1 month +31 days'), '22023', NULL,
+                 'sign() refuses a negative component even when the whole is positive on every date (-1 month +31 days)');
+SELECT lives_ok(format('SELECT tenant_iso.sign(%L, %L)', :'A', '1 month'), 'sign() accepts 1 month (positive on every date)');
 SELECT throws_ok(format('SELECT tenant_iso.sign(%L, %L)', :'A', 'forever'), '22007', NULL, 'sign() refuses a malformed interval');
 SELECT throws_ok($$SELECT tenant_iso.sign('not-a-uuid')$$, '22P02', NULL, 'sign() refuses a malformed organization id');
 SELECT lives_ok(format('SET tenant_iso.signing_key = %L', repeat('k', 1000000)), 'a 1 MB signing key is accepted (documented)');
