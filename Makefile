@@ -1,4 +1,4 @@
-# tenant_iso: PGXS build plus the two README commands (make demo, make test).
+# tenant_iso: PGXS build plus the harness targets (make demo, make test, make test-all, ...).
 EXTENSION    = tenant_iso
 EXTVERSION   = $(shell grep default_version $(EXTENSION).control | sed -e "s/default_version[[:space:]]*=[[:space:]]*'\([^']*\)'/\1/")
 MODULE_big   = tenant_iso
@@ -14,6 +14,24 @@ PG_CFLAGS    = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initialize
 
 PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# The server version the harness targets test against: make test PG=16. 15 (the default) is
+# Debian's packages; others are built once by test/pg/build.sh from ../shared/src and cached.
+PG          ?= $(or $(TI_PG),15)
+# The harness targets build the extension themselves, privately, for the server they test
+# (test/cluster.sh): the checks below are for building here (make, make install).
+HARNESS_GOALS = demo test test-all bench test-asan fuzz
+ifneq ($(filter-out $(HARNESS_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(PGXS),)
+$(error pg_config not found ($(PG_CONFIG)): install postgresql-server-dev-15 or run make PG_CONFIG=/path/to/pg_config)
+endif
+PG_VERSION_FOUND := $(shell $(PG_CONFIG) --version)
+PG_MAJOR         := $(shell $(PG_CONFIG) --version | sed -e 's/^PostgreSQL \([0-9]*\).*/\1/')
+ifneq ($(shell test "$(PG_MAJOR)" -ge 15 2>/dev/null && echo ok),ok)
+$(error tenant_iso does not support $(PG_VERSION_FOUND) (found by $(PG_CONFIG)): it supports PostgreSQL 15, 16, 17 and 18)
+endif
+endif
+
 ifneq ($(PGXS),)
 include $(PGXS)
 endif
@@ -21,20 +39,30 @@ endif
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-.PHONY: demo test bench test-asan
+.PHONY: $(HARNESS_GOALS)
 
-# Installs missing packages, builds, installs, runs the walk-through on a throwaway cluster.
+# Installs missing packages, builds into a private copy of the server, runs the walk-through
+# on a throwaway cluster.
 demo:
-	bash test/demo.sh
+	TI_PG=$(PG) bash test/demo.sh
 
 # Same set-up, then the whole suite (pgTAP, isolation specs, pooler and crash tests).
 test:
-	bash test/run.sh
+	TI_PG=$(PG) bash test/run.sh
+
+# The whole suite against PostgreSQL 15, 16 and 18 in sequence (16 and 18 built once, cached),
+# with a summary table; what CI runs (.ci/run).
+test-all:
+	bash test/pg/test_all.sh
 
 # The performance benchmark (BENCH_SCALE=smoke by default, BENCH_SCALE=full for the issue's data set).
 bench:
-	bash test/bench/run.sh
+	TI_PG=$(PG) bash test/bench/run.sh
 
 # The whole suite with the module built with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan:
-	bash test/asan.sh
+	TI_PG=$(PG) bash test/asan.sh
+
+# The fuzzer (test/t/fuzz.sh) for TI_FUZZ_SECONDS (default 900) on a throwaway cluster.
+fuzz:
+	TI_PG=$(PG) TESTS=test/t/fuzz.sh TI_FUZZ_SECONDS=$${TI_FUZZ_SECONDS:-900} bash test/run.sh
