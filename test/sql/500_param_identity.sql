@@ -15,6 +15,8 @@
 \set A '0a000000-0000-4000-8000-00000000000a'
 \set B '0b000000-0000-4000-8000-00000000000b'
 SELECT pg_backend_pid() AS pid0, pg_postmaster_start_time() AS start0 \gset
+-- force_parallel_mode was renamed debug_parallel_query in PostgreSQL 16
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS fpm \gset
 SELECT plan(48);
 
 \ir include/err.sql
@@ -164,7 +166,7 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-SET force_parallel_mode = on;
+SET :fpm = on;
 SET ROLE ti_app;
 SELECT matches(pg_temp.plan_of($$SELECT count(*) FROM courses WHERE title <> coalesce((SELECT NULL::uuid)::text, '-')$$),
                'Gather', 'sanity: the parallel test query runs under a Gather');
@@ -178,7 +180,7 @@ PREPARE p_par(uuid) AS SELECT count(*) FROM courses WHERE organization_id IS DIS
 SELECT results_eq('EXECUTE p_par(NULL)', $$VALUES (2::bigint)$$, 'parallel prepared statement with a NULL uuid parameter: A''s 2 rows');
 DEALLOCATE p_par;
 RESET ROLE;
-RESET force_parallel_mode;
+RESET :fpm;
 SET ROLE ti_app;
 
 ------------------------------------------------------------------------------

@@ -14,17 +14,62 @@
 \set B '0b000000-0000-4000-8000-00000000000b'
 SELECT pg_backend_pid() AS pid0, pg_postmaster_start_time() AS start0 \gset
 BEGIN;
-SELECT plan(36);
+SELECT plan(38);
 
 ------------------------------------------------------------------------------
 -- which C functions the application role can reach at all
 ------------------------------------------------------------------------------
-SELECT is((SELECT string_agg(p.proname, ',' ORDER BY p.proname)
-           FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-           WHERE p.pronamespace = 'tenant_iso'::regnamespace AND l.lanname = 'c'
-             AND has_function_privilege('ti_app', p.oid, 'EXECUTE')),
-          'authenticate,current_org_id,stamp_organization_id',
-          'the only C functions of the extension that ti_app may execute: authenticate, current_org_id, stamp_organization_id');
+-- a hostile value of a type, as an SQL expression (variant 1 is always NULL)
+CREATE FUNCTION pg_temp.hostile(t regtype, v int) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE
+        WHEN v = 1 THEN format('NULL::%s', t)
+        WHEN t = 'uuid'::regtype THEN (ARRAY['''00000000-0000-0000-0000-000000000000''::uuid', '''0b000000-0000-4000-8000-00000000000b''::uuid',
+                                             '''ffffffff-ffff-ffff-ffff-ffffffffffff''::uuid', 'gen_random_uuid()'])[v - 1]
+        WHEN t IN ('text'::regtype, 'name'::regtype, 'cstring'::regtype) THEN
+            (ARRAY['''''', 'repeat(''x'', 1000000)', '''v1.'' || repeat(''.'', 10000)', '''%s%s%n''']::text[])[v - 1] || '::' || t::text
+        WHEN t IN ('oid[]'::regtype, 'regclass[]'::regtype) THEN
+            (ARRAY['''{}''', 'ARRAY[0, 4294967295]', 'ARRAY[NULL]', '(SELECT array_agg(c.oid) FROM pg_class c)']::text[])[v - 1] || '::' || t::text
+        WHEN t IN ('oid'::regtype, 'regclass'::regtype) THEN (ARRAY['0', '4294967295', '''pg_class''::regclass', '''courses''::regclass'])[v - 1] || '::' || t::text
+        WHEN t = 'interval'::regtype THEN (ARRAY['''-1 day''', '''0''', '''1 month -30 days''', '''178000000 years'''])[v - 1] || '::interval'
+        ELSE format('NULL::%s', t)
+    END
+$$;
+-- every C function of the extension that the current role may execute (but triggers), called with
+-- hostile arguments: the SQLSTATE of each call ('00000' when it returned)
+CREATE FUNCTION pg_temp.call_c_functions() RETURNS TABLE (fn text, variant int, state text) LANGUAGE plpgsql AS $$
+DECLARE f record; args text;
+BEGIN
+    FOR f IN SELECT p.oid, p.oid::regprocedure::text AS sig, p.proargtypes::oid[] AS types
+             FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+             WHERE p.pronamespace = 'tenant_iso'::regnamespace AND l.lanname = 'c'
+               AND has_function_privilege(p.oid, 'EXECUTE')
+               AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
+             ORDER BY 2
+    LOOP
+        FOR v IN 1..5 LOOP
+            SELECT coalesce(string_agg(pg_temp.hostile(a.t::regtype, v), ', ' ORDER BY a.ord), '') INTO args
+              FROM unnest(f.types) WITH ORDINALITY a(t, ord);
+            fn := f.sig;
+            variant := v;
+            BEGIN
+                EXECUTE format('SELECT count(*) FROM %s(%s) s', f.oid::regproc, args);
+                state := '00000';
+            EXCEPTION WHEN OTHERS THEN
+                state := SQLSTATE;
+            END;
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END $$;
+GRANT EXECUTE ON FUNCTION pg_temp.hostile(regtype, int), pg_temp.call_c_functions() TO PUBLIC;
+SET ROLE ti_app;
+CREATE TEMP TABLE c_calls AS SELECT * FROM pg_temp.call_c_functions();
+RESET ROLE;
+SELECT ok((SELECT count(DISTINCT fn) FROM c_calls WHERE fn IN ('tenant_iso.current_org_id()', 'tenant_iso.authenticate(text)')) = 2,
+          'sanity: the C functions reachable by ti_app (current_org_id, authenticate, and any other) were each called with hostile arguments');
+SELECT is((SELECT string_agg(fn || ' #' || variant || ': ' || state, ', ') FROM c_calls WHERE state IN ('XX000', 'XX001', 'XX002')),
+          NULL, 'every C function reachable by ti_app validates its arguments: no internal error (XX000) for NULLs, empty, huge, odd values');
+SELECT is(pg_backend_pid(), :pid0, 'and the backend survived all of them');
 SELECT is((SELECT count(*) FROM pg_proc p
            WHERE p.pronamespace = 'tenant_iso'::regnamespace AND p.prosecdef
              AND has_function_privilege('ti_app', p.oid, 'EXECUTE')),

@@ -16,6 +16,8 @@
 \set B '0b000000-0000-4000-8000-00000000000b'
 \set key 'tenant-iso-test-key-S-3b8e1d0c6a9f4e2b7d5c'
 SELECT pg_backend_pid() AS pid0, pg_postmaster_start_time() AS start0 \gset
+-- force_parallel_mode was renamed debug_parallel_query in PostgreSQL 16
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS fpm \gset
 SELECT plan(43);
 
 \ir include/err.sql
@@ -52,7 +54,7 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-SET force_parallel_mode = on;
+SET :fpm = on;
 
 ------------------------------------------------------------------------------
 -- control: workers follow the leader's tenant
@@ -120,7 +122,7 @@ RESET tenant_iso.signing_key;
 \o /dev/null
 SELECT format('ALTER ROLE ti_app IN DATABASE %I SET tenant_iso.require_signed_context = on', current_database()) \gexec
 \o
-\set out `PGOPTIONS='-c tenant.org_id=0b000000-0000-4000-8000-00000000000b -c force_parallel_mode=on -c parallel_setup_cost=0 -c parallel_tuple_cost=0 -c min_parallel_table_scan_size=0' psql -X -q -At -v VERBOSITY=sqlstate -U ti_app -d :'DBNAME' -c "SELECT current_setting('tenant.org_id') || '/' || coalesce(CAST(tenant_iso.current_org_id() AS text), 'none')" -c "EXPLAIN (COSTS OFF) SELECT public.titles_ps()" -c "SELECT public.titles_ps()" -c "SELECT public.titles_plpgsql_ps()" -c "SELECT count(*) FROM courses" -c "SET tenant_iso.missing_context = 'empty'" -c "SELECT public.titles_ps()" -c "SELECT public.user_names_ps()" -c "RESET tenant.org_id" -c "SELECT public.titles_ps()" -c "SELECT current_setting('tenant.org_id') || '/' || coalesce(CAST(tenant_iso.current_org_id() AS text), 'none')" 2>&1`
+\set out `PGOPTIONS='-c tenant.org_id=0b000000-0000-4000-8000-00000000000b -c :fpm=on -c parallel_setup_cost=0 -c parallel_tuple_cost=0 -c min_parallel_table_scan_size=0' psql -X -q -At -v VERBOSITY=sqlstate -U ti_app -d :'DBNAME' -c "SELECT current_setting('tenant.org_id') || '/' || coalesce(CAST(tenant_iso.current_org_id() AS text), 'none')" -c "EXPLAIN (COSTS OFF) SELECT public.titles_ps()" -c "SELECT public.titles_ps()" -c "SELECT public.titles_plpgsql_ps()" -c "SELECT count(*) FROM courses" -c "SET tenant_iso.missing_context = 'empty'" -c "SELECT public.titles_ps()" -c "SELECT public.user_names_ps()" -c "RESET tenant.org_id" -c "SELECT public.titles_ps()" -c "SELECT current_setting('tenant.org_id') || '/' || coalesce(CAST(tenant_iso.current_org_id() AS text), 'none')" 2>&1`
 SELECT is(:'out'::text, E'/none\nGather\n  Workers Planned: 1\n  Single Copy: true\n  ->  Result\nERROR:  TI001\nERROR:  TI001\nERROR:  TI001\n(none)\n(none)\n(none)\n/none',
           'PGOPTIONS tenant.org_id = B under require_signed_context: no tenant shown, workers see nothing of B (TI001, or nothing under missing_context = empty), also after RESET');
 \o /dev/null
@@ -159,7 +161,7 @@ RESET ROLE;
 \o /dev/null
 SELECT format('ALTER ROLE ti_app IN DATABASE %I SET tenant_iso.context_scope = %L', current_database(), 'transaction') \gexec
 \o
-\set out `PGOPTIONS='-c tenant.org_id=0b000000-0000-4000-8000-00000000000b -c force_parallel_mode=on -c parallel_setup_cost=0 -c parallel_tuple_cost=0' psql -X -q -At -v VERBOSITY=sqlstate -U ti_app -d :'DBNAME' -c "SELECT current_setting('tenant.org_id') || '/' || coalesce(CAST(tenant_iso.current_org_id() AS text), 'none')" -c "SELECT public.titles_ps()" -c "SET tenant_iso.missing_context = 'empty'" -c "SELECT public.titles_ps()" 2>&1`
+\set out `PGOPTIONS='-c tenant.org_id=0b000000-0000-4000-8000-00000000000b -c :fpm=on -c parallel_setup_cost=0 -c parallel_tuple_cost=0' psql -X -q -At -v VERBOSITY=sqlstate -U ti_app -d :'DBNAME' -c "SELECT current_setting('tenant.org_id') || '/' || coalesce(CAST(tenant_iso.current_org_id() AS text), 'none')" -c "SELECT public.titles_ps()" -c "SET tenant_iso.missing_context = 'empty'" -c "SELECT public.titles_ps()" 2>&1`
 SELECT is(:'out'::text, E'/none\nERROR:  TI001\n(none)',
           'PGOPTIONS tenant.org_id = B under transaction scope: never in effect, not in workers either');
 \o /dev/null
@@ -172,7 +174,7 @@ RESET tenant_iso.context_scope;
 -- index expression, which here reads a tenant table.  The leader works for A; the last parallel
 -- plan of the session ran for B (in an earlier transaction, under transaction scope)
 ------------------------------------------------------------------------------
-RESET force_parallel_mode;
+RESET :fpm;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
@@ -195,6 +197,9 @@ END $$;
 SELECT set_config('ti_test.leader_pid', pg_backend_pid()::text, false) \gset
 SELECT set_config('ti_test.leader_tenant', :'A', false) \gset
 RESET ROLE;
+-- reviewed by the superuser: it only reads the tenant's own users (row level security scopes its
+-- query), so it may run in an index expression
+ALTER FUNCTION public.index_key(text) LEAKPROOF;
 SET tenant_iso.context_scope = 'transaction';
 SET ROLE ti_owner;
 BEGIN;
@@ -209,7 +214,7 @@ SET ROLE ti_owner;
 -- the last parallel plan of the session runs for B
 BEGIN;
 SET LOCAL tenant.org_id = :'B';
-SET LOCAL force_parallel_mode = on;
+SET LOCAL :fpm = on;
 SET LOCAL parallel_setup_cost = 0;
 SELECT count(*) AS b_count FROM courses \gset
 COMMIT;

@@ -12,7 +12,7 @@
 \set A '0a000000-0000-4000-8000-00000000000a'
 \set B '0b000000-0000-4000-8000-00000000000b'
 BEGIN;
-SELECT plan(48);
+SELECT plan(52);
 
 -- B's data, as the superuser sees it
 CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
@@ -204,6 +204,21 @@ SELECT is(:'m_del_b'::text, '0', 'a prepared MERGE ... DELETE (generic plan) wit
 SELECT is(:'m_del_a'::text, '1', 'control: with A''s id: 1 row');
 DEALLOCATE m_del;
 RESET plan_cache_mode;
+
+------------------------------------------------------------------------------
+-- no tenant
+------------------------------------------------------------------------------
+SET tenant.org_id = '';
+SELECT matches(pg_temp.merged($$MERGE INTO courses c USING (VALUES (1)) s(x) ON true WHEN MATCHED THEN DELETE$$), '^ERROR TI001',
+               'no tenant: MERGE ... ON true WHEN MATCHED THEN DELETE fails with TI001');
+SET tenant_iso.missing_context = 'empty';
+SELECT is(pg_temp.merged($$MERGE INTO courses c USING (VALUES (1)) s(x) ON true WHEN MATCHED AND public.saw(c.organization_id, c.title) THEN DELETE$$), '0',
+          'no tenant, missing_context = empty: MERGE matches no row at all');
+SELECT is(pg_temp.seen(), 'own=0 other=0', 'and its condition saw no row');
+SELECT matches(pg_temp.merged($$MERGE INTO notes n USING (VALUES (1)) s(x) ON true WHEN NOT MATCHED THEN INSERT (body) VALUES ('orphan')$$), '^ERROR',
+               'no tenant, missing_context = empty: a NOT MATCHED INSERT fails (no organization to stamp)');
+RESET tenant_iso.missing_context;
+SET tenant.org_id = :'A';
 
 ------------------------------------------------------------------------------
 -- statements kept (not rolled back), then checked

@@ -107,7 +107,7 @@ SELECT is(pg_temp.undone($$MERGE INTO courses c USING (VALUES (1)) s(x) ON true 
 SELECT matches(pg_temp.seen(), '^own=[1-9][0-9]* other=0$', 'its checks (scan, MERGE update check, new row) were given A''s rows only');
 SELECT is(pg_temp.undone($$MERGE INTO courses c USING (VALUES (1)) s(x) ON true WHEN MATCHED THEN DO NOTHING WHEN NOT MATCHED THEN INSERT (title) VALUES ('x')$$), '0',
           'MERGE ... WHEN MATCHED THEN DO NOTHING: nothing');
-SELECT is(pg_temp.seen(), 'own=2 other=0', 'its audit policy was given A''s rows only');
+SELECT matches(pg_temp.seen(), '^own=[0-9]+ other=0$', 'its audit policy was given none of B''s rows');
 SELECT is(pg_temp.undone($$MERGE INTO courses c USING (VALUES ('2b000000-0000-4000-8000-000000000001'::uuid)) s(id) ON c.id = s.id
                           WHEN MATCHED THEN UPDATE SET title = 'pwned' WHEN NOT MATCHED THEN INSERT (title) VALUES ('new')$$), '1',
           'MERGE ON c.id = B''s id: not matched, A''s new row inserted');
