@@ -17,7 +17,7 @@
 \set A '0a000000-0000-4000-8000-00000000000a'
 \set B '0b000000-0000-4000-8000-00000000000b'
 \set key 'tenant-iso-test-key-S-3b8e1d0c6a9f4e2b7d5c'
-SELECT plan(66);
+SELECT plan(69);
 
 \ir include/err.sql
 GRANT EXECUTE ON FUNCTION pg_temp.err(text) TO PUBLIC;
@@ -206,7 +206,7 @@ RESET ROLE;
 SET tenant.org_id = :'B';
 SET tenant_iso.require_signed_context = on;
 SET tenant_iso.signing_key = :'key';
-SELECT tenant_iso.sign(:'A') AS tok_a \gset
+SELECT tenant_iso.sign(:'A') AS tok_a, tenant_iso.sign(:'B') AS tok_b \gset
 SET ROLE ti_app;
 SELECT is(current_setting('tenant.org_id'), '', 'signed context, B set without a token: current_setting() shows no tenant');
 SELECT is((SELECT setting FROM pg_settings WHERE name = 'tenant.org_id'), '', 'pg_settings shows no tenant');
@@ -215,6 +215,15 @@ SELECT throws_ok(format('SET tenant.org_id = %L', :'A'), '42501', NULL, 'signed 
 SELECT throws_ok('SELECT public.as_tenant_b()', '42501', NULL, 'signed context: a function SET clause is refused too (42501)');
 SELECT is(tenant_iso.authenticate(:'tok_a'), :'A'::uuid, 'authenticate() for A');
 SELECT is(current_setting('tenant.org_id'), :'A', 'now current_setting() shows A');
+SELECT throws_ok(format($$SELECT title, tenant_iso.authenticate(%L) FROM courses$$, :'tok_b'), 'TI002', NULL,
+                 'signed context: authenticate() with a valid token for B per row of a scan fails with TI002');
+BEGIN;
+DECLARE h_signed CURSOR WITH HOLD FOR SELECT title FROM courses ORDER BY title;
+COMMIT;
+SELECT throws_ok(format($$SELECT tenant_iso.authenticate(%L)$$, :'tok_b'), 'TI002', NULL,
+                 'signed context: authenticate() for B while a held cursor over A''s rows is open fails with TI002');
+CLOSE h_signed;
+SELECT is(current_setting('tenant.org_id'), :'A', 'the tenant is still A');
 SELECT is(pg_temp.rows_of($$SELECT set_config('tenant.org_id', NULL, false)$$), '',
           'set_config(NULL) restores the default, unsigned: it returns no tenant');
 SELECT is(current_setting('tenant.org_id'), '', 'and current_setting() shows none');
