@@ -384,17 +384,11 @@ exec_scan(Worker *w, const char *text, char *state, char *message, size_t msglen
 					/* the first error counts (a later one may follow a lost connection) */
 					if (strcmp(state, "00000") == 0)
 					{
-<<<<<<< HEAD
 						const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
 						snprintf(state, 6, "%s", st && strlen(st) == 5 ? st :
 								 PQstatus(w->conn) == CONNECTION_BAD ? "08006" : "?????");
 						snprintf(message, msglen, "%s", m ? m : PQresultErrorMessage(res));
-=======
-						snprintf(state, 6, "%s", st && strlen(st) == 5 ? st :
-								 PQstatus(w->conn) == CONNECTION_BAD ? "08006" : "?????");
-						snprintf(message, msglen, "%s", PQresultErrorMessage(res));
->>>>>>> main
 					}
 				}
 				break;
@@ -403,7 +397,6 @@ exec_scan(Worker *w, const char *text, char *state, char *message, size_t msglen
 		if (PQstatus(w->conn) == CONNECTION_BAD)
 			break;
 	}
-<<<<<<< HEAD
 	/* a lost connection: its own message (after the query's error, if there was one) */
 	if (PQstatus(w->conn) == CONNECTION_BAD && !strstr(PQerrorMessage(w->conn), message))
 	{
@@ -411,10 +404,6 @@ exec_scan(Worker *w, const char *text, char *state, char *message, size_t msglen
 
 		snprintf(message + used, msglen - used, "%s%s", used ? " / " : "", PQerrorMessage(w->conn));
 	}
-=======
-	if (PQstatus(w->conn) == CONNECTION_BAD && !message[0])
-		snprintf(message, msglen, "%s", PQerrorMessage(w->conn));
->>>>>>> main
 }
 
 static void

@@ -96,16 +96,10 @@ CREATE TABLE fz_ledger (
 CREATE TABLE fz_ledger_p0 PARTITION OF fz_ledger FOR VALUES WITH (MODULUS 2, REMAINDER 0);
 CREATE TABLE fz_ledger_p1 PARTITION OF fz_ledger FOR VALUES WITH (MODULUS 2, REMAINDER 1);
 
-<<<<<<< HEAD
 -- a column of every scalar type of the extension's schema that the migration role may use (in
 -- 0.1.0 the domain tenant_iso.tenant_id, which marked the executor's tenant parameter: the fuzz
 -- crashed the server with it): fuzz queries then produce and compare values of those types.  A
 -- type the extension refuses here is skipped (WARNING).
-=======
--- a column of every scalar type of the extension's schema that the migration role may use (today
--- the domain tenant_iso.tenant_id, which marks the executor's tenant parameter): fuzz queries
--- then produce and compare values of those types.  A type the extension refuses here is skipped.
->>>>>>> main
 DO $$
 DECLARE
     r record;

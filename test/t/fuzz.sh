@@ -18,7 +18,6 @@
 # client waits for the server to recover and goes on.
 #
 # Asserts:
-<<<<<<< HEAD
 #   1. the detector works: probes of B's rows (every marked column, some functions, an error and
 #      a notice), run by the superuser, are all hits; the same probes of A's rows are none;
 #   2. the server never crashed: pg_postmaster_start_time() unchanged, no backend terminated by a
@@ -29,15 +28,6 @@
 #   5. no query outlived its statement_timeout by far (20 s: a hang);
 #   6. at least TI_FUZZ_MIN_QUERIES queries ran.
 # A query printed in a diagnostic is generated query N of the seed: TI_FUZZ_KEEP=1 keeps them all.
-=======
-#   1. the server never crashed: pg_postmaster_start_time() unchanged, no backend terminated by a
-#      signal or exception, no PANIC or TRAP in the server log (a crash's query is printed: the
-#      one the crashed backend was running, found by its pid);
-#   2. no query's rows, errors or notices showed tenant B's markers (the query is printed);
-#   3. every session worked for tenant A again after each rolled back query;
-#   4. no query outlived its statement_timeout by far (20 s: a hang);
-#   5. at least TI_FUZZ_MIN_QUERIES queries ran.
->>>>>>> main
 # and prints "# N queries generated, M succeeded, K errors (...), crashes C, canary hits H".
 #
 # Environment (set by test/run.sh): PGHOST/PGPORT/PGUSER (superuser), TI_TMP, TI_BIN, TI_DATA.
@@ -198,12 +188,8 @@ ok "$([ "${probe_hits:-0}" -eq "$nprobes" ] && [ -z "$missed" ] && [ "${probe_a_
 # ---- the run
 start_time=$(su_psql -d postgres -c "SELECT pg_postmaster_start_time()")
 log_start=$(stat -c %s "$TI_TMP/server.log" 2>/dev/null || echo 0)
-<<<<<<< HEAD
 # search_path: SQLsmith names types without their schema (a type of tenant_iso, such as the
 # former domain tenant_iso.tenant_id, as tenant_id)
-=======
-# search_path: SQLsmith names types without their schema (tenant_iso.tenant_id as tenant_id)
->>>>>>> main
 opts="-c tenant.org_id=$A -c search_path=public,tenant_iso"
 target="host=$PGHOST port=$PGPORT dbname=$db user=ti_app application_name=ti_fuzz_sqlsmith options='$opts'"
 # jit: PostgreSQL does not interrupt a JIT compilation; SQLsmith's plans over the information_schema
