@@ -75,7 +75,7 @@ ensure_running() {
 }
 cleanup() {
 	ensure_running
-	[ -n "${TI_FUZZ_KEEP:-}" ] || su_psql -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+	[ -n "${TI_FUZZ_KEEP:-}" ] || su_psql -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
 }
 trap cleanup EXIT
 
@@ -120,7 +120,7 @@ gcc -O2 -Wall -pthread -I"$inc" -o "$work/replay" "$here/fuzz/replay.c" -L"$libd
 	|| { sed 's/^/# /' "$work/build.log"; bail "cannot build test/fuzz/replay.c (gcc, libpq-dev)"; }
 
 # ---- the database
-su_psql -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db TEMPLATE ti_template" >/dev/null \
+su_psql -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db TEMPLATE ti_template" >/dev/null \
 	|| bail "cannot create $db from ti_template"
 su_psql -d "$db" -f "$here/fuzz/schema.sql" >"$work/setup.log" 2>&1 || { sed 's/^/# /' "$work/setup.log"; bail "test/fuzz/schema.sql failed"; }
 su_psql -d "$db" -v org=$A -v pfx=alpha -v num=100 -v frac=0.25 -v ints=1 -v n=40 \
@@ -203,7 +203,9 @@ catalog=--exclude-catalog
 [ "${TI_FUZZ_CATALOG:-1}" != 0 ] && catalog=
 echo "# sqlsmith --seed=$seed --max-queries=$queries ${catalog:+$catalog }--dry-run as ti_app (tenant A), replayed by $clients clients for at most $seconds s, statement_timeout $timeout_ms ms, jit $jit"
 t0=$(date +%s)
-sqlsmith --target="$target" --seed="$seed" --max-queries="$queries" --dry-run $catalog 2>"$work/sqlsmith.log" \
+# (timeout: the replay client stops at the time limit, and the generator with it on its next
+# write, unless it never writes at all)
+timeout -k 10 $((seconds + 120)) sqlsmith --target="$target" --seed="$seed" --max-queries="$queries" --dry-run $catalog 2>"$work/sqlsmith.log" \
 	| "$work/replay" -d "$conn" -o "$work" -j "$clients" -s "$seconds" -e "$A" ${TI_FUZZ_KEEP:+-a} 2>"$work/replay.log"
 t1=$(date +%s)
 wait_up 120 >/dev/null || ensure_running
