@@ -165,7 +165,7 @@ ti_private_install() {
 
 # ti_build_extension DIR [MAKE ARGS...]: build tenant_iso from a copy of the work tree (without
 # .git and build products) in DIR, install it into the private copy ($TI_PRIV_PGC).  Compiler
-# warnings are shown; on failure the whole build log.
+# warnings are shown; on failure the whole build log (make -k: the errors of every file).
 ti_build_extension() {
 	local dir=$1
 	shift
@@ -175,7 +175,7 @@ ti_build_extension() {
 		--exclude='regression.diffs' --exclude='regression.out' -cf - . | tar -C "$dir" -xf -
 	{
 		make -C "$dir" -s PG_CONFIG="$TI_PRIV_PGC" clean &&
-			make -C "$dir" -s PG_CONFIG="$TI_PRIV_PGC" "$@" &&
+			make -C "$dir" -s -k PG_CONFIG="$TI_PRIV_PGC" "$@" &&
 			make -C "$dir" -s PG_CONFIG="$TI_PRIV_PGC" "$@" install
 	} >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
 	if [ -s "$dir/build.log" ]; then cat "$dir/build.log" >&2; fi

@@ -41,8 +41,14 @@ run_version() {
 	TI_PG=$v bash test/run.sh 2>&1 | tee "$logs/test-$v.log" || rc=$?
 	test_s=$(( $(date +%s) - t0 ))
 	result=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/test-$v.log" | tail -1 || true)
-	[ -n "$result" ] || result="no result line (exit $rc; see above)"
-	server=$(sed -n 's/^==> running [0-9]* test files against PostgreSQL \([0-9.a-z]*\)$/\1/p' "$logs/test-$v.log" | tail -1)
+	if [ -z "$result" ]; then
+		if grep -q '^==> running [0-9]* test files' "$logs/test-$v.log"; then
+			result="no result line (exit $rc)"
+		else
+			result="set-up failed, no test ran (exit $rc)"
+		fi
+	fi
+	server=$(sed -n 's/^==> building tenant_iso for PostgreSQL \([0-9.a-z]*\) in .*/\1/p' "$logs/test-$v.log" | tail -1)
 	if [ $rc -eq 0 ]; then
 		rows+=("${server:-$v}|$build_s|$test_s|$result|ok")
 	else
@@ -64,10 +70,10 @@ done
 
 echo
 echo "make test-all: summary ($(( ($(date +%s) - all_start) / 60 )) min $(( ($(date +%s) - all_start) % 60 )) s in all)"
-printf '%-12s %9s %9s  %-30s %s\n' "PostgreSQL" "build s" "test s" "result" "status"
+printf '%-12s %9s %9s  %-36s %s\n' "PostgreSQL" "build s" "test s" "result" "status"
 for r in "${rows[@]}"; do
 	IFS='|' read -r v b t res st <<<"$r"
-	printf '%-12s %9s %9s  %-30s %s\n' "$v" "$b" "$t" "$res" "$st"
+	printf '%-12s %9s %9s  %-36s %s\n' "$v" "$b" "$t" "$res" "$st"
 done
 if [ $failures -ne 0 ]; then
 	echo "make test-all: $failures of ${#rows[@]} runs FAILED"
