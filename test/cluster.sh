@@ -175,7 +175,7 @@ ti_build_extension() {
 		--exclude='regression.diffs' --exclude='regression.out' -cf - . | tar -C "$dir" -xf -
 	{
 		make -C "$dir" -s PG_CONFIG="$TI_PRIV_PGC" clean &&
-			make -C "$dir" -s -k PG_CONFIG="$TI_PRIV_PGC" "$@" &&
+			make -C "$dir" -s -k -j"${TI_BUILD_JOBS:-$(nproc)}" PG_CONFIG="$TI_PRIV_PGC" "$@" &&
 			make -C "$dir" -s PG_CONFIG="$TI_PRIV_PGC" "$@" install
 	} >"$dir/build.log" 2>&1 || { cat "$dir/build.log" >&2; return 1; }
 	if [ -s "$dir/build.log" ]; then cat "$dir/build.log" >&2; fi
