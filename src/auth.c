@@ -66,8 +66,6 @@ PG_FUNCTION_INFO_V1(tenant_iso_sign);
 #define TI_TOKEN_FORMAT_DETAIL \
 	"A tenant token has the form v1.<organization uuid>.<expiry in Unix seconds>.<HMAC-SHA256 in lowercase hex>."
 
-/* Expired token: class 28 (invalid authorization), implementation-defined subclass. */
-#define ERRCODE_TI_TOKEN_EXPIRED	MAKE_SQLSTATE('2','8','T','0','1')
 
 
 /*

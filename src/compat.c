@@ -5,8 +5,12 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_constraint.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
+#include "utils/syscache.h"
 #if PG_VERSION_NUM >= 160000
 #include "parser/parse_relation.h"
 #endif
@@ -79,5 +83,54 @@ ti_guc_free(void *ptr)
 	guc_free(ptr);
 #else
 	free(ptr);
+#endif
+}
+
+/*
+ * Is the column's NOT NULL in force for every row?  From 18 on a not-null
+ * constraint may exist NOT VALID (attnotnull is then true, too).
+ */
+bool
+ti_attnotnull_valid(Oid relid, AttrNumber attnum, bool attnotnull)
+{
+#if PG_VERSION_NUM >= 180000
+	HeapTuple	tup;
+	bool		valid;
+
+	if (!attnotnull)
+		return false;
+	tup = findNotNullConstraintAttnum(relid, attnum);
+	if (!HeapTupleIsValid(tup))
+		return true;			/* a primary key's column */
+	valid = ((Form_pg_constraint) GETSTRUCT(tup))->convalidated;
+	heap_freetuple(tup);
+	return valid;
+#else
+	return attnotnull;
+#endif
+}
+
+/* Is a constraint enforced?  (NOT ENFORCED exists from 18 on.) */
+bool
+ti_constraint_enforced(Form_pg_constraint con)
+{
+#if PG_VERSION_NUM >= 180000
+	return con->conenforced;
+#else
+	return true;
+#endif
+}
+
+/* A column's statistics target (-1: the default) from its pg_attribute tuple. */
+int
+ti_att_stattarget(HeapTuple atttup)
+{
+#if PG_VERSION_NUM >= 170000
+	bool		isnull;
+	Datum		d = SysCacheGetAttr(ATTNUM, atttup, Anum_pg_attribute_attstattarget, &isnull);
+
+	return isnull ? -1 : DatumGetInt16(d);
+#else
+	return ((Form_pg_attribute) GETSTRUCT(atttup))->attstattarget;
 #endif
 }

@@ -15,6 +15,8 @@
 
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
+#include "access/htup.h"
+#include "catalog/pg_constraint.h"
 #include "storage/proc.h"
 
 #if PG_VERSION_NUM < 150000
@@ -36,6 +38,11 @@ extern struct config_generic *ti_find_guc(const char *name);
  */
 extern void *ti_guc_malloc(size_t size);
 extern void ti_guc_free(void *ptr);
+
+/* Catalog fields whose form changed: NOT NULL, NOT ENFORCED, attstattarget. */
+extern bool ti_attnotnull_valid(Oid relid, AttrNumber attnum, bool attnotnull);
+extern bool ti_constraint_enforced(FormData_pg_constraint *con);
+extern int	ti_att_stattarget(HeapTuple atttup);
 
 /* This backend's local transaction id. */
 #if PG_VERSION_NUM >= 170000

@@ -223,16 +223,37 @@ refuse_switch(void)
  * Refuse to go on when the tenant in effect differs from the tenant of
  * statements or cursors still holding tenant rows: the setting was changed
  * by a route that runs no check hook (RESET through set_config(..., NULL), a
- * role default).  Called at every executor boundary; self is the executor
- * that just ran (see ti_inflight_other_tenant_in_use), or NULL.
+ * role default, a PL/pgSQL assignment).  tainted: also statements that
+ * consumed tenant rows through nested ones - TI_ANY_TAINTED before a
+ * statement reads tenant tables, the executor itself when a cursor resumes,
+ * NULL otherwise.  Called at every executor boundary and after every utility
+ * statement; the error aborts the transaction, which undoes the change.
  */
 void
-ti_context_check_unchanged(const void *self)
+ti_context_check_unchanged(const void *tainted)
 {
 	TiTenant	now = derived_tenant();
 
-	if (ti_inflight_other_tenant_in_use(&now, self))
+	if (ti_inflight_other_tenant_in_use(&now, tainted))
 		refuse_switch();
+}
+
+/*
+ * Between statements: deferred triggers queued by writes under another
+ * tenant than the one in effect now would run under the wrong tenant (at
+ * COMMIT or SET CONSTRAINTS): refuse to go on.
+ */
+void
+ti_context_check_deferred(void)
+{
+	TiTenant	now = derived_tenant();
+
+	if (ti_inflight_deferred_for_other_tenant(&now))
+		ereport(ERROR,
+				(errcode(ERRCODE_TI_TENANT_SWITCH),
+				 errmsg("the tenant changed while deferred triggers of another tenant's writes are pending"),
+				 errdetail("Deferred constraint checks and triggers run under the tenant in effect when they fire; the change is undone."),
+				 errhint("Set the tenant before the transaction's writes, or SET CONSTRAINTS ALL IMMEDIATE before switching.")));
 }
 
 static bool
@@ -308,10 +329,18 @@ check_org_id(char **newval, void **extra, GucSource source)
 static void
 assign_org_id(const char *newval, void *extra)
 {
+	TiTenant	now;
+
 	if (extra != NULL)
 		current = *(TenantExtra *) extra;
 	else
 		memset(&current, 0, sizeof(current));
+	/* an assign hook cannot refuse: held cursors of another tenant stop serving */
+	if (!InitializingParallelWorker && !IsParallelWorker())
+	{
+		now = effective_of(&current);
+		ti_inflight_fail_held_cursors(&now);
+	}
 }
 
 /* SHOW and current_setting() display the tenant in effect, nothing else. */
@@ -403,6 +432,20 @@ ti_context_prepare_parallel(const TiTenant *tenant)
 }
 
 /*
+ * After a plan that may have started parallel workers: no stale tenant is
+ * left for parallel work that no plan starts (a parallel index build, whose
+ * workers then have no tenant, and fail closed).
+ */
+void
+ti_context_finish_parallel(void)
+{
+	TiTenant	none = {false};
+
+	if (!IsParallelWorker() && !IsInParallelMode() && leader_tenant.valid)
+		ti_context_prepare_parallel(&none);
+}
+
+/*
  * Set the tenant from a verified source: authenticate()'s token (for the
  * transaction under context_scope = 'transaction', else for the session).
  */
@@ -426,16 +469,18 @@ ti_context_set_signed(const char *org)
 }
 
 /*
- * Make org the tenant until ti_context_pop_internal(nestlevel): for the
- * extension's own work on one organization's rows (drop_organization).
- * Returns the GUC nest level to pop.
+ * Make org the tenant until ti_context_pop_internal(): for the extension's
+ * own work on one organization's rows (drop_organization).  The statements
+ * around it keep their state (inflight.c).
  */
-int
+TiInternalTenant
 ti_context_push_internal(const pg_uuid_t *org)
 {
 	TiTenant	t = {true, *org};
-	int			nestlevel = NewGUCNestLevel();
+	TiInternalTenant result;
 
+	result.saved = ti_inflight_save();
+	result.nestlevel = NewGUCNestLevel();
 	trusted_set = true;
 	PG_TRY();
 	{
@@ -448,13 +493,14 @@ ti_context_push_internal(const pg_uuid_t *org)
 		trusted_set = false;
 	}
 	PG_END_TRY();
-	return nestlevel;
+	return result;
 }
 
 void
-ti_context_pop_internal(int nestlevel)
+ti_context_pop_internal(TiInternalTenant pushed)
 {
-	AtEOXact_GUC(true, nestlevel);
+	AtEOXact_GUC(true, pushed.nestlevel);
+	ti_inflight_restore(pushed.saved);
 }
 
 /* Our entry in the GUC machinery (stable once defined). */

@@ -30,6 +30,7 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/portal.h"
 
 #include "compat.h"
@@ -37,8 +38,9 @@
 
 static bool allow_explain_analyze = false;
 
-int			ti_explain_analyze_depth = 0;
-int			ti_matview_depth = 0;
+/* Set by the guard around EXPLAIN ANALYZE and materialized view statements. */
+static int	explain_analyze_depth = 0;
+static int	matview_depth = 0;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
@@ -52,6 +54,20 @@ rte_is_tenant_table(RangeTblEntry *rte)
 	return rte->rtekind == RTE_RELATION &&
 		(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_PARTITIONED_TABLE) &&
 		ti_relid_is_tenant_table(rte->relid);
+}
+
+/*
+ * The guard marks the statements it runs for EXPLAIN ANALYZE (refused on
+ * tenant tables) and for materialized views (never filled from tenant
+ * tables): delta +1 before, -1 after.
+ */
+void
+ti_executor_mark(bool explain_analyze, bool matview, int delta)
+{
+	if (explain_analyze)
+		explain_analyze_depth += delta;
+	if (matview)
+		matview_depth += delta;
 }
 
 /* Does the plan read or write a tenant table with tenant scoping applying? */
@@ -158,22 +174,61 @@ refuse_missing_tenant(void)
 }
 
 /*
- * The checks before a statement starts: nothing still open was read under
- * another tenant, no materialized view is filled from tenant tables, and a
- * statement on tenant tables has a tenant.  Returns whether the statement
- * reads or writes tenant tables with scoping applying.
+ * Inside a referential action run as a table's owner for another role, no
+ * temporary relation may be used: only the caller could have put it there
+ * (see ti_in_foreign_referential_action()).
+ */
+static void
+refuse_temporary_relations(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && get_rel_persistence(rte->relid) == RELPERSISTENCE_TEMP)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("cannot use temporary table %s inside a referential action", get_rel_name(rte->relid)),
+					 errdetail("Referential actions run with the table owner's rights; a temporary table of the session there can only be the caller's, reached through an unqualified name."),
+					 errhint("Qualify the names in trigger functions on tenant tables, or give them SET search_path = ..., pg_temp.")));
+	}
+}
+
+/* The tenant tables a writing statement touches have deferred work of this tenant. */
+static void
+note_written_tables(PlannedStmt *stmt, const TiTenant *tenant)
+{
+	ListCell   *lc;
+
+	if (stmt->commandType == CMD_SELECT)
+		return;
+	foreach(lc, stmt->rtable)
+		if (rte_is_tenant_table((RangeTblEntry *) lfirst(lc)))
+			ti_inflight_note_written(((RangeTblEntry *) lfirst(lc))->relid, tenant);
+}
+
+/*
+ * The checks before a statement starts: no materialized view is filled from
+ * tenant tables, no temporary table is used in a foreign referential action,
+ * and a statement on tenant tables has a tenant.  Returns whether the
+ * statement reads or writes tenant tables with scoping applying.
  */
 static bool
 check_before_start(PlannedStmt *stmt, const TiTenant *tenant)
 {
-	if (ti_matview_depth > 0 && plan_reads_tenant_tables(stmt))
+	if (matview_depth > 0 && plan_reads_tenant_tables(stmt))
 		refuse_matview_fill();
+	if (ti_in_foreign_referential_action())
+		refuse_temporary_relations(stmt);
 	if (!plan_scopes_tenant_tables(stmt))
 		return false;
-	if (ti_explain_analyze_depth > 0 && !allow_explain_analyze)
+	if (explain_analyze_depth > 0 && !allow_explain_analyze)
 		refuse_explain_analyze();
 	if (!tenant->valid)
 		refuse_missing_tenant();
+	note_written_tables(stmt, tenant);
 	return true;
 }
 
@@ -189,6 +244,9 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		ti_context_check_unchanged(NULL);
 		direct = check_before_start(queryDesc->plannedstmt, &tenant);
+		/* no statement reads rows of a tenant other than those around it consumed */
+		if (direct)
+			ti_context_check_unchanged(TI_ANY_TAINTED);
 	}
 	if (queryDesc->plannedstmt->parallelModeNeeded)
 		ti_context_prepare_parallel(&tenant);
@@ -212,7 +270,7 @@ static void
 ti_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 			   bool execute_once)
 {
-	ti_context_check_unchanged(NULL);
+	ti_context_check_unchanged(queryDesc);
 	ti_inflight_run_begin(queryDesc);
 	PG_TRY();
 	{
@@ -226,7 +284,7 @@ ti_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
 		ti_inflight_run_end(queryDesc);
 	}
 	PG_END_TRY();
-	ti_context_check_unchanged(queryDesc);
+	ti_context_check_unchanged(NULL);
 }
 
 /* AFTER triggers (referential actions among them) ran: the same checks. */
@@ -237,13 +295,18 @@ ti_ExecutorFinish(QueryDesc *queryDesc)
 		prev_ExecutorFinish(queryDesc);
 	else
 		standard_ExecutorFinish(queryDesc);
-	ti_context_check_unchanged(queryDesc);
+	ti_context_check_unchanged(NULL);
+	/* the statement's own trigger events are done or deferred now */
+	if (ti_inflight_only(queryDesc))
+		ti_context_check_deferred();
 }
 
 static void
 ti_ExecutorEnd(QueryDesc *queryDesc)
 {
 	TiTenant	tenant;
+
+	bool		parallel = queryDesc->plannedstmt->parallelModeNeeded;
 
 	if (ti_inflight_end(queryDesc, &tenant))
 		ti_inflight_note_held_cursor(&tenant);
@@ -252,6 +315,8 @@ ti_ExecutorEnd(QueryDesc *queryDesc)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
+	if (parallel)
+		ti_context_finish_parallel();
 }
 
 /*
@@ -306,8 +371,8 @@ executor_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			ti_explain_analyze_depth = 0;
-			ti_matview_depth = 0;
+			explain_analyze_depth = 0;
+			matview_depth = 0;
 			break;
 		default:
 			break;

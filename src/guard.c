@@ -1,106 +1,185 @@
 /*-------------------------------------------------------------------------
  * src/guard.c
- *		The DDL guard: a ProcessUtility hook that keeps tenant tables tenant
- *		tables after they were set up.
+ *		The DDL guard: a ProcessUtility hook that dispatches each statement
+ *		family to its rule, and verifies at the end of the statement every
+ *		tenant table the statement touched.
  *
- * Before a utility statement runs, the guard notes which existing tenant
- * tables it may touch (ALTER TABLE, DROP INDEX / POLICY / TRIGGER / RULE,
- * RENAME, ALTER POLICY, and every tenant table for a DROP ... CASCADE of
- * anything else).  After it ran, each noted table must still pass every
- * invariant (verify.c); otherwise the statement fails and is rolled back.
- * Post-checking the resulting catalog state, rather than parsing every
- * subcommand, covers multi-subcommand ALTER TABLE and cascades alike.
+ * Which tables a statement touched is learnt by object, not by statement:
+ * the object access hook (objaccess.c) notes the table of every column,
+ * index, constraint, policy, trigger, default or type that is created,
+ * altered or dropped, whatever statement or cascade did it.  The few
+ * changes PostgreSQL makes without an object access event (row level
+ * security flags) are noted from the statement that names the table.  When
+ * the statement ends, each noted table that still exists must pass every
+ * invariant it passed before (invariants.c); otherwise the statement
+ * fails and is rolled back.
  *
- * It also refuses, before they run: TRUNCATE of a tenant table by a role
- * that row level security applies to, CREATE RULE on a tenant table,
- * DROP INDEX of the last index leading with organization_id (also in
- * CONCURRENTLY form, which cannot be rolled back afterwards), and DROP
- * EXTENSION tenant_iso while tenant tables exist.
+ * State lives in one struct per (nested) utility statement, pushed and
+ * popped here, restored in PG_FINALLY.
  *
- * A superuser's SET tenant_iso.unsafe_ddl = on turns refusals into WARNINGs.
+ * Invariants:
+ *	- A table noted by a drop is noted with its state before the drop; a
+ *	  table first noted after a change is held to every invariant.
+ *	- Statement-level rules stay only where they act earlier than any object
+ *	  event could, or where no object event exists: SET/RESET of the tenant,
+ *	  FETCH of held cursors, EXPLAIN ANALYZE, materialized views, DROP INDEX
+ *	  CONCURRENTLY, ALTER COLUMN ... TYPE ... USING, schema moves and
+ *	  renames, ATTACH PARTITION / INHERIT, foreign key validation.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/heap.h"
+
 #include "catalog/index.h"
-#include "catalog/pg_index.h"
-#include "commands/defrem.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
-#include "utils/syscache.h"
 
 #include "tenant_iso.h"
 
-static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+/* A guarded table the statement touched. */
+typedef struct NotedTable
+{
+	Oid			relid;
+	bool		captured;		/* its violations before the statement are known */
+	List	   *before;			/* those violations */
+} NotedTable;
 
-static bool ti_relid_is_guarded(Oid relid);
-static void refuse_or_warn(int sqlstate, const char *msg, const char *detail, const char *hint);
+/* What one utility statement touched, and what to do when it ends. */
+typedef struct GuardFrame
+{
+	MemoryContext cxt;			/* everything below lives here */
+	List	   *tables;			/* NotedTable *: to verify at the end */
+	List	   *index_tables;	/* tables that got new indexes, and ... */
+	List	   *new_indexes;	/* ... those indexes, parallel */
+	List	   *children;		/* tables attached or inheriting from a tenant table */
+	List	   *detached;		/* partitions detached from a tenant table */
+	Oid			altered_view;
+	Oid			fk_source;		/* a table whose foreign keys must not reach tenant tables */
+	Oid			fk_validated;	/* a tenant table whose foreign keys were validated */
+	Oid			moved_rel;		/* a table renamed or moved: its exemption follows */
+	char	   *moved_nsp;
+	char	   *moved_name;
+	char	   *renamed_nsp;	/* a schema renamed: its exemptions follow */
+	char	   *renamed_nsp_to;
+	bool		closed_for_drop;	/* unsafe DROP EXTENSION closed the tenant tables */
+} GuardFrame;
 
 /*
- * Is relid a table the guard protects?  A table that carries any of the
- * generated artifacts (the tenant_isolation policy, the registry foreign key,
- * the stamping trigger) - whatever the state of its row level security, so
- * that one deliberate unsafe_ddl step cannot switch the guard off for the
- * steps that follow.
+ * The frame of the innermost utility statement.  A frame has a memory
+ * context of its own (a procedure may commit while its CALL runs, so the
+ * transaction's memory cannot hold it), deleted when the statement ends.
  */
-static bool
-ti_relid_is_guarded(Oid relid)
-{
-	if (!OidIsValid(relid))
-		return false;
-	if (ti_relid_is_tenant_table(relid))
-		return true;
-	return ti_internal_exists("SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid OPERATOR(pg_catalog.=) $1 "
-							  " AND polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
-							  "UNION ALL SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid OPERATOR(pg_catalog.=) $1 "
-							  " AND conname OPERATOR(pg_catalog.=) 'tenant_iso_organization_fk' "
-							  "UNION ALL SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid OPERATOR(pg_catalog.=) $1 "
-							  " AND tgname OPERATOR(pg_catalog.=) 'tenant_iso_stamp'",
-							  relid);
-}
+static GuardFrame *frame = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
-/* Add relid to *list when it is currently a (possibly damaged) tenant table. */
 static void
-note_table(List **list, Oid relid)
+frame_append_oid(List **list, Oid oid)
 {
-	if (OidIsValid(relid) && ti_relid_is_guarded(relid))
-		*list = list_append_unique_oid(*list, relid);
+	MemoryContext old = MemoryContextSwitchTo(frame->cxt);
+
+	*list = lappend_oid(*list, oid);
+	MemoryContextSwitchTo(old);
 }
 
-static Oid
-relid_of_rangevar(RangeVar *rv)
+static NotedTable *
+noted(Oid relid)
 {
-	return RangeVarGetRelid(rv, NoLock, true);
+	ListCell   *lc;
+
+	foreach(lc, frame->tables)
+		if (((NotedTable *) lfirst(lc))->relid == relid)
+			return (NotedTable *) lfirst(lc);
+	return NULL;
 }
 
-/* For DROP POLICY/TRIGGER/RULE: the name list is table name + object name. */
-static Oid
-relid_of_object_names(List *names)
+/*
+ * Note a guarded table for verification when the statement ends; with
+ * capture_before, its violations now are what the statement may keep.
+ */
+void
+ti_guard_note_table(Oid relid, bool capture_before)
 {
-	List	   *relname;
+	NotedTable *n;
+	List	   *before;
+	MemoryContext old;
+	ListCell   *lc;
 
-	if (list_length(names) < 2)
-		return InvalidOid;
-	relname = list_copy_head(names, list_length(names) - 1);
-	return relid_of_rangevar(makeRangeVarFromNameList(relname));
+	if (frame == NULL || !OidIsValid(relid) || noted(relid) != NULL)
+		return;
+	before = capture_before ? ti_invariant_violations(relid, NULL) : NIL;
+	old = MemoryContextSwitchTo(frame->cxt);
+	n = palloc0(sizeof(NotedTable));
+	n->relid = relid;
+	n->captured = capture_before;
+	foreach(lc, before)
+		n->before = lappend(n->before, pstrdup((char *) lfirst(lc)));
+	frame->tables = lappend(frame->tables, n);
+	MemoryContextSwitchTo(old);
 }
 
-/* All current tenant tables, for commands whose cascade reach we do not compute. */
-static List *
-all_tenant_tables(void)
+/* Note a new index of a guarded table (its leading column and statistics are checked at the end). */
+void
+ti_guard_note_new_index(Oid relid, Oid indexoid)
+{
+	if (frame == NULL)
+		return;
+	frame_append_oid(&frame->index_tables, relid);
+	frame_append_oid(&frame->new_indexes, indexoid);
+}
+
+static void
+refuse_extension_drop(int ntables, Oid example)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot drop extension tenant_iso while %d tenant tables exist", ntables),
+			 errdetail("Dropping it would remove the tenant boundary of table %s and the others.",
+					   ti_qualified_name(example)),
+			 errhint("Drop the tenant tables first, or as a superuser SET tenant_iso.unsafe_ddl = on and DROP EXTENSION tenant_iso: the tables are then closed (no rows visible to roles that row level security applies to) before the extension goes.")));
+}
+
+/*
+ * The extension went with the statement (by any route: DROP OWNED, a
+ * cascade...): refuse unless no tenant table it touched remains, or a
+ * superuser's unsafe DROP EXTENSION closed them first.
+ */
+static void
+check_extension_still_there(void)
+{
+	List	   *remaining = NIL;
+	ListCell   *lc;
+
+	if (OidIsValid(ti_extension_owner()) || frame->closed_for_drop)
+		return;
+	foreach(lc, frame->tables)
+		if (get_rel_name(((NotedTable *) lfirst(lc))->relid) != NULL)
+			remaining = lappend_oid(remaining, ((NotedTable *) lfirst(lc))->relid);
+	if (remaining != NIL)
+		refuse_extension_drop(list_length(remaining), linitial_oid(remaining));
+}
+
+/* A rule on a tenant table: refused (also from the object access hook). */
+void
+ti_refuse_rule(Oid relid, const char *rulename)
+{
+	ti_refuse(ERRCODE_FEATURE_NOT_SUPPORTED,
+			  psprintf("cannot create rule \"%s\" on tenant table %s", rulename, ti_qualified_name(relid)),
+			  "A rule runs with its owner's rights and could read or write other tenants' rows.",
+			  "Use a trigger or a view instead.");
+}
+
+/* All current tenant tables (carrying the generated policy), outside the extension's schema. */
+List *
+ti_all_tenant_tables(void)
 {
 	if (!OidIsValid(ti_extension_owner()))
 		return NIL;
@@ -108,243 +187,107 @@ all_tenant_tables(void)
 							" WHERE p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
 							"UNION SELECT k.conrelid FROM pg_catalog.pg_constraint k "
 							" WHERE k.conname OPERATOR(pg_catalog.=) 'tenant_iso_organization_fk' "
-							"EXCEPT SELECT c.oid FROM pg_catalog.pg_class c "
-							" WHERE c.relnamespace OPERATOR(pg_catalog.=) 'tenant_iso'::pg_catalog.regnamespace",
+							"EXCEPT SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_extension e "
+							" ON c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace "
+							" WHERE e.extname OPERATOR(pg_catalog.=) 'tenant_iso'",
 							InvalidOid);
 }
 
-static void
-refuse_or_warn(int sqlstate, const char *msg, const char *detail, const char *hint)
+static Oid
+relid_of_rangevar(RangeVar *rv)
 {
-	if (ti_unsafe_ddl() && superuser())
-		ereport(WARNING,
-				(errmsg("tenant_iso.unsafe_ddl is on: %s", msg),
-				 errdetail("%s", detail)));
-	else
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 errmsg("%s", msg),
-				 errdetail("%s", detail),
-				 errhint("%s", hint)));
+	return rv == NULL ? InvalidOid : RangeVarGetRelid(rv, NoLock, true);
 }
 
-/* Would dropping these indexes leave a tenant table without an organization_id-leading index? */
+/* Note a table named by the statement, with its state before it runs. */
 static void
-check_drop_indexes(DropStmt *stmt, List **recheck)
+note_named(Oid relid)
 {
-	ListCell   *lc;
-	List	   *dropped = NIL;
+	char		relkind = OidIsValid(relid) ? get_rel_relkind(relid) : '\0';
 
-	foreach(lc, stmt->objects)
-	{
-		Oid			indexoid = relid_of_rangevar(makeRangeVarFromNameList((List *) lfirst(lc)));
-
-		if (OidIsValid(indexoid) && get_rel_relkind(indexoid) != RELKIND_RELATION)
-			dropped = lappend_oid(dropped, indexoid);
-	}
-	foreach(lc, dropped)
-	{
-		Oid			heapoid = IndexGetRelation(lfirst_oid(lc), true);
-		List	   *indexes;
-		ListCell   *lc2;
-		bool		other_leading = false;
-		bool		this_leading = false;
-		Relation	rel;
-
-		if (!OidIsValid(heapoid) || !ti_relid_is_guarded(heapoid))
-			continue;
-		note_table(recheck, heapoid);
-		rel = RelationIdGetRelation(heapoid);
-		indexes = RelationGetIndexList(rel);
-		foreach(lc2, indexes)
-		{
-			Oid			idx = lfirst_oid(lc2);
-			HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
-			Form_pg_index form;
-			bool		leading;
-
-			if (!HeapTupleIsValid(tup))
-				continue;
-			form = (Form_pg_index) GETSTRUCT(tup);
-			leading = form->indnatts > 0 && form->indisvalid &&
-				form->indkey.values[0] == get_attnum(heapoid, TI_COLUMN) &&
-				heap_attisnull(tup, Anum_pg_index_indpred, NULL);
-			ReleaseSysCache(tup);
-			if (!leading)
-				continue;
-			if (list_member_oid(dropped, idx))
-				this_leading = true;
-			else
-				other_leading = true;
-		}
-		RelationClose(rel);
-		/*
-		 * CONCURRENTLY commits in steps and cannot be rolled back, and a
-		 * concurrent DROP of the other leading index can pass this check at
-		 * the same time: refuse it for leading indexes altogether.
-		 */
-		if (this_leading && stmt->concurrent)
-			refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
-						   psprintf("cannot drop an index of tenant table %s that leads with \"organization_id\" concurrently",
-									ti_qualified_name(heapoid)),
-						   "DROP INDEX CONCURRENTLY cannot be rolled back, so the guard could not undo it if it removed the last tenant index.",
-						   "Use DROP INDEX without CONCURRENTLY.");
-		if (this_leading && !other_leading)
-			refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
-						   psprintf("cannot drop the last index of tenant table %s that leads with \"organization_id\"",
-									ti_qualified_name(heapoid)),
-						   "Tenant-scoped scans and the tenant boundary's cost depend on it.",
-						   "Create another index that leads with organization_id first.");
-	}
+	if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX)
+		relid = IndexGetRelation(relid, true);
+	if (OidIsValid(relid) && ti_relid_is_guarded(relid))
+		ti_guard_note_table(relid, true);
 }
 
+/* DROP POLICY / TRIGGER / RULE name their table with the object. */
 static void
-refuse_truncate(TruncateStmt *stmt)
+note_named_objects(List *objects)
 {
 	ListCell   *lc;
 
-	List	   *relids = NIL;
-
-	foreach(lc, stmt->relations)
+	foreach(lc, objects)
 	{
-		Oid			relid = relid_of_rangevar((RangeVar *) lfirst(lc));
+		List	   *names = (List *) lfirst(lc);
 
-		if (OidIsValid(relid))
-			relids = lappend_oid(relids, relid);
-	}
-	/* TRUNCATE ... CASCADE also empties every table that references these */
-	if (stmt->behavior == DROP_CASCADE)
-	{
-		List	   *more = relids;
-
-		while (more != NIL)
-		{
-			ListCell   *lc2;
-			List	   *next = NIL;
-
-			foreach(lc2, heap_truncate_find_FKs(more))
-			{
-				if (!list_member_oid(relids, lfirst_oid(lc2)))
-				{
-					relids = lappend_oid(relids, lfirst_oid(lc2));
-					next = lappend_oid(next, lfirst_oid(lc2));
-				}
-			}
-			more = next;
-		}
-	}
-	foreach(lc, relids)
-	{
-		Oid			relid = lfirst_oid(lc);
-
-		if (ti_relid_is_tenant_table(relid) && ti_tenant_scoping_applies(InvalidOid))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("cannot truncate tenant table %s", ti_qualified_name(relid)),
-					 errdetail("TRUNCATE ignores row level security and would empty the table for every organization."),
-					 errhint("Use DELETE FROM %s to remove the current tenant's rows.", ti_qualified_name(relid))));
+		if (list_length(names) >= 2)
+			note_named(relid_of_rangevar(makeRangeVarFromNameList(list_copy_head(names, list_length(names) - 1))));
 	}
 }
 
 /*
- * DROP EXTENSION under unsafe_ddl: drop the permissive tenant_access policy
- * of every tenant table, so that when the restrictive tenant_isolation policy
- * goes with the extension, row level security (still enabled and forced)
- * shows no rows at all instead of every tenant's rows.
+ * DROP EXTENSION tenant_iso (or DROP SCHEMA tenant_iso) under unsafe_ddl:
+ * drop the permissive tenant_access policy of every tenant table, so that
+ * when the restrictive policy goes with the extension, row level security
+ * (still enabled and forced) shows no rows at all instead of every row.
  */
 static void
-close_tenant_tables(List *tables)
+before_drop_extension(DropStmt *stmt)
 {
 	ListCell   *lc;
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	bool		save_internal = ti_in_internal_ddl;
+	bool		ours = false;
+	List	   *tables;
 
+	foreach(lc, stmt->objects)
+		if (IsA(lfirst(lc), String) && strcmp(strVal(lfirst(lc)), TI_SCHEMA) == 0)
+			ours = true;
+	if (!ours || (tables = ti_all_tenant_tables()) == NIL)
+		return;
+	if (!ti_unsafe_ddl())
+		refuse_extension_drop(list_length(tables), linitial_oid(tables));
 	ereport(WARNING,
 			(errmsg("tenant_iso.unsafe_ddl is on: closing %d tenant tables before dropping extension tenant_iso",
 					list_length(tables)),
 			 errdetail("Their row level security stays forced with no policy, so no rows are visible until new policies are created.")));
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	ti_in_internal_ddl = true;
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		foreach(lc, tables)
-		{
-			char	   *sql = psprintf("DROP POLICY IF EXISTS " TI_ACCESS_POLICY " ON %s",
-									   ti_qualified_name(lfirst_oid(lc)));
-
-			if (SPI_execute(sql, false, 0) < 0)
-				elog(ERROR, "could not drop policy tenant_access");
-		}
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		ti_in_internal_ddl = save_internal;
-	}
-	PG_END_TRY();
-	ti_end_internal(save_userid, save_sec, save_nest);
+	foreach(lc, tables)
+		ti_internal_ddl(psprintf("DROP POLICY IF EXISTS " TI_ACCESS_POLICY " ON %s",
+								 ti_qualified_name(lfirst_oid(lc))));
+	frame->closed_for_drop = true;
 }
 
 static void
-refuse_drop_extension(DropStmt *stmt)
+before_drop(DropStmt *stmt)
 {
-	ListCell   *lc;
-
-	foreach(lc, stmt->objects)
+	switch (stmt->removeType)
 	{
-		Node	   *obj = (Node *) lfirst(lc);
-
-		if (IsA(obj, String) && strcmp(strVal(obj), "tenant_iso") == 0)
-		{
-			List	   *tables = all_tenant_tables();
-
-			if (tables == NIL)
-				continue;
-			if (!(ti_unsafe_ddl() && superuser()))
-				ereport(ERROR,
-						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-						 errmsg("cannot drop extension tenant_iso while %d tenant tables exist",
-								list_length(tables)),
-						 errdetail("Dropping it would remove the tenant boundary of table %s and the others.",
-								   ti_qualified_name(linitial_oid(tables))),
-						 errhint("Drop the tenant tables first, or as a superuser SET tenant_iso.unsafe_ddl = on: the tables are then closed (no rows visible to roles that row level security applies to) before the extension goes.")));
-			close_tenant_tables(tables);
-		}
+		case OBJECT_INDEX:
+			if (stmt->concurrent)
+				ti_check_drop_index_concurrently(stmt->objects);
+			break;
+		case OBJECT_POLICY:
+		case OBJECT_TRIGGER:
+		case OBJECT_RULE:
+			note_named_objects(stmt->objects);
+			break;
+		case OBJECT_EXTENSION:
+		case OBJECT_SCHEMA:
+			before_drop_extension(stmt);
+			break;
+		default:
+			break;
 	}
 }
 
-/* The current index list of a table (to spot the indexes a statement adds). */
-static List *
-index_list_of(Oid relid)
-{
-	Relation	rel = RelationIdGetRelation(relid);
-	List	   *result;
-
-	if (!RelationIsValid(rel))
-		return NIL;
-	result = RelationGetIndexList(rel);
-	RelationClose(rel);
-	return result;
-}
-
-/*
- * ALTER TABLE parent ATTACH PARTITION child / ALTER TABLE child INHERIT
- * parent: when the parent is a tenant table, the child must become one (it
- * is set up after the statement) or the statement is refused.
- */
+/* ALTER TABLE parent ATTACH PARTITION child / ALTER TABLE child INHERIT parent. */
 static void
-note_new_children(AlterTableStmt *stmt, Oid relid, List **children)
+note_new_children(AlterTableStmt *stmt, Oid relid)
 {
 	ListCell   *lc;
 
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
-
 		Oid			parent = InvalidOid;
 		Oid			child = InvalidOid;
 
@@ -358,144 +301,25 @@ note_new_children(AlterTableStmt *stmt, Oid relid, List **children)
 			parent = relid_of_rangevar((RangeVar *) cmd->def);
 			child = relid;
 		}
+		if (cmd->subtype == AT_DetachPartition && IsA(cmd->def, PartitionCmd) &&
+			ti_relid_is_guarded(relid))
+			frame_append_oid(&frame->detached, relid_of_rangevar(((PartitionCmd *) cmd->def)->name));
 		if (!OidIsValid(parent) || !OidIsValid(child))
 			continue;
 		if (ti_relid_is_tenant_table(parent))
-			*children = list_append_unique_oid(*children, child);
+			frame_append_oid(&frame->children, child);
 		else if (ti_relid_is_guarded(child))
-			refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
-						   psprintf("tenant table %s cannot become a partition or child of %s, which is not a tenant table",
-									ti_qualified_name(child), ti_qualified_name(parent)),
-						   "Rows read through a parent are filtered by the parent's policies only, so every tenant's rows would be visible through it.",
-						   "Make the parent a tenant table too, or keep the tables apart.");
+			ti_refuse(ERRCODE_INVALID_TABLE_DEFINITION,
+					  psprintf("tenant table %s cannot become a partition or child of %s, which is not a tenant table",
+							   ti_qualified_name(child), ti_qualified_name(parent)),
+					  "Rows read through a parent are filtered by the parent's policies only, so every tenant's rows would be visible through it.",
+					  "Make the parent a tenant table too, or keep the tables apart.");
 	}
 }
 
-static void
-enroll_children(List *children)
-{
-	ListCell   *lc;
-
-	foreach(lc, children)
-	{
-		Oid			child = lfirst_oid(lc);
-
-		if (ti_relid_is_tenant_table(child))
-			continue;
-		if (ti_unsafe_ddl() && superuser())
-		{
-			ereport(WARNING,
-					(errmsg("tenant_iso.unsafe_ddl is on: table %s joined a tenant table without being set up",
-							ti_qualified_name(child))));
-			continue;
-		}
-		if (!ti_relation_is_managed(child))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
-					 errmsg("table %s cannot be a partition or child of a tenant table", ti_qualified_name(child)),
-					 errdetail("It is exempt or outside the managed schemas, so queries against it directly would not be scoped to a tenant."),
-					 errhint("Attach only tables of a managed schema that have \"organization_id uuid NOT NULL\".")));
-		ti_enroll_table(child, NULL, true);
-	}
-}
-
-/*
- * A table exemption is recorded by name (so that it can precede the table and
- * survive pg_dump); when an exempt table is renamed or moved, the record
- * follows it.
- */
-static void
-follow_exemption(Oid relid, const char *old_nsp, const char *old_rel)
-{
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		values[4];
-	char	   *new_rel = get_rel_name(relid);
-
-	if (new_rel == NULL)
-		return;
-	values[0] = CStringGetTextDatum(get_namespace_name(get_rel_namespace(relid)));
-	values[1] = CStringGetTextDatum(new_rel);
-	values[2] = CStringGetTextDatum(old_nsp);
-	values[3] = CStringGetTextDatum(old_rel);
-	(void) ti_internal_query("UPDATE tenant_iso.exemptions SET schema_name = $1, table_name = $2 "
-							 "WHERE schema_name OPERATOR(pg_catalog.=) $3 AND table_name OPERATOR(pg_catalog.=) $4",
-							 4, argtypes, values, 0, 0);
-}
-
-/*
- * Would a unique (or exclusion) key on these columns of a tenant table lack
- * organization_id?  Checked before the index is built, so that a
- * duplicate-key failure of the build cannot tell anything about other
- * tenants' rows.  A key on one uuid column is fine.
- */
-static void
-precheck_unique_key(Oid relid, List *colnames, bool exclusion)
-{
-	ListCell   *lc;
-
-	foreach(lc, colnames)
-		if (lfirst(lc) != NULL && strcmp((char *) lfirst(lc), TI_COLUMN) == 0)
-			return;
-	if (!exclusion && list_length(colnames) == 1 && linitial(colnames) != NULL)
-	{
-		AttrNumber	att = get_attnum(relid, (char *) linitial(colnames));
-
-		if (att != InvalidAttrNumber && getBaseType(get_atttype(relid, att)) == UUIDOID)
-			return;
-	}
-	{
-		StringInfoData cols;
-
-		initStringInfo(&cols);
-		foreach(lc, colnames)
-			appendStringInfo(&cols, ", %s",
-							 lfirst(lc) ? quote_identifier((char *) lfirst(lc)) : "(expression)");
-		refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
-					   psprintf("statement would break tenant isolation of table %s", ti_qualified_name(relid)),
-					   "A unique or exclusion key without \"organization_id\" would tell one tenant, through its conflict errors, that a value exists at another.",
-					   psprintf("Include organization_id in the key, e.g. UNIQUE (organization_id%s).", cols.data));
-	}
-}
-
-static List *
-index_elem_names(List *params)
-{
-	List	   *names = NIL;
-	ListCell   *lc;
-
-	foreach(lc, params)
-	{
-		IndexElem  *elem = (IndexElem *) lfirst(lc);
-
-		names = lappend(names, elem->name);	/* NULL for an expression */
-	}
-	return names;
-}
-
-static List *
-constraint_key_names(Constraint *con)
-{
-	List	   *names = NIL;
-	ListCell   *lc;
-
-	if (con->contype == CONSTR_EXCLUSION)
-	{
-		foreach(lc, con->exclusions)
-		{
-			List	   *pair = (List *) lfirst(lc);
-
-			names = lappend(names, ((IndexElem *) linitial(pair))->name);
-		}
-		return names;
-	}
-	foreach(lc, con->keys)
-		names = lappend(names, strVal(lfirst(lc)));
-	return names;
-}
-
-/* Pre-checks of ALTER TABLE subcommands on a tenant table. */
-static void
-precheck_alter_tenant_table(AlterTableStmt *stmt, Oid relid, bool *validates_fk)
+/* Does an ALTER TABLE validate a foreign key (ADD ... FOREIGN KEY, VALIDATE CONSTRAINT)? */
+static bool
+validates_foreign_key(AlterTableStmt *stmt)
 {
 	ListCell   *lc;
 
@@ -504,117 +328,65 @@ precheck_alter_tenant_table(AlterTableStmt *stmt, Oid relid, bool *validates_fk)
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
 
 		if (cmd->subtype == AT_ValidateConstraint)
-			*validates_fk = true;
-		if (cmd->subtype == AT_AddConstraint && cmd->def != NULL && IsA(cmd->def, Constraint))
-		{
-			Constraint *con = (Constraint *) cmd->def;
-
-			if ((con->contype == CONSTR_UNIQUE || con->contype == CONSTR_PRIMARY ||
-				 con->contype == CONSTR_EXCLUSION) && con->indexname == NULL)
-				precheck_unique_key(relid, constraint_key_names(con),
-									con->contype == CONSTR_EXCLUSION);
-			if (con->contype == CONSTR_FOREIGN && !con->skip_validation)
-				*validates_fk = true;
-		}
+			return true;
+		if (cmd->subtype == AT_AddConstraint && cmd->def != NULL && IsA(cmd->def, Constraint) &&
+			((Constraint *) cmd->def)->contype == CONSTR_FOREIGN &&
+			!((Constraint *) cmd->def)->skip_validation)
+			return true;
 	}
+	return false;
 }
 
-/*
- * PostgreSQL validates a new (or newly VALIDATEd) foreign key with one query
- * when the role owns the tables, and with forced row level security that
- * query sees only the current tenant's rows: a key that other tenants' rows
- * violate would be marked valid.  After such a statement, check every
- * validated foreign key of the table over all rows, as the extension's
- * owner, and refuse the statement if one does not hold.
- */
 static void
-revalidate_foreign_keys(Oid relid)
+before_alter_table(AlterTableStmt *stmt, ProcessUtilityContext context)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	Oid			save_userid;
-	int			save_sec,
-				save_nest;
-	uint64		i;
-	List	   *checks = NIL;
-	List	   *names = NIL;
-	ListCell   *lc1,
-			   *lc2;
-	MemoryContext outer = CurrentMemoryContext;
+	Oid			relid = relid_of_rangevar(stmt->relation);
+	char		relkind = OidIsValid(relid) ? get_rel_relkind(relid) : '\0';
 
-	ti_begin_internal(&save_userid, &save_sec, &save_nest);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	/* one "does a violating row exist" query per validated foreign key */
-	if (SPI_execute_with_args("SELECT k.conname::text, pg_catalog.format("
-							  "'SELECT 1 FROM %s %s f WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s) LIMIT 1', "
-							  " CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) k.conrelid) "
-							  "   OPERATOR(pg_catalog.=) 'p' THEN '' ELSE 'ONLY' END, "
-							  " k.conrelid::pg_catalog.regclass, "
-							  " pg_catalog.string_agg(pg_catalog.format('f.%I IS NOT NULL', fa.attname), ' AND ' ORDER BY s.i), "
-							  " k.confrelid::pg_catalog.regclass, "
-							  " pg_catalog.string_agg(pg_catalog.format('p.%I OPERATOR(pg_catalog.=) f.%I', pa.attname, fa.attname), ' AND ' ORDER BY s.i)) "
-							  "FROM pg_catalog.pg_constraint k "
-							  "CROSS JOIN LATERAL pg_catalog.generate_subscripts(k.conkey, 1) s(i) "
-							  "JOIN pg_catalog.pg_attribute fa ON fa.attrelid OPERATOR(pg_catalog.=) k.conrelid AND fa.attnum OPERATOR(pg_catalog.=) k.conkey[s.i] "
-							  "JOIN pg_catalog.pg_attribute pa ON pa.attrelid OPERATOR(pg_catalog.=) k.confrelid AND pa.attnum OPERATOR(pg_catalog.=) k.confkey[s.i] "
-							  "WHERE k.conrelid OPERATOR(pg_catalog.=) $1 AND k.contype OPERATOR(pg_catalog.=) 'f' AND k.convalidated "
-							  "AND k.confrelid OPERATOR(pg_catalog.<>) 'tenant_iso.organizations'::pg_catalog.regclass "
-							  "GROUP BY k.oid, k.conname, k.conrelid, k.confrelid",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list foreign keys");
-	for (i = 0; i < SPI_processed; i++)
+	if (relkind == RELKIND_VIEW)
+		frame->altered_view = relid;
+	note_named(relid);
+	if (OidIsValid(relid) && ti_relid_is_guarded(relid))
 	{
-		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *sql = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		MemoryContext old = MemoryContextSwitchTo(outer);
+		ti_check_column_rewrites(relid, stmt);
+		if (validates_foreign_key(stmt))
+			frame->fk_validated = relid;
+	}
+	else if (OidIsValid(relid) && relkind != RELKIND_VIEW && context != PROCESS_UTILITY_SUBCOMMAND)
+		frame->fk_source = relid;	/* CREATE TABLE's own keys: see setup.c */
+	note_new_children(stmt, relid);
+}
 
-		names = lappend(names, pstrdup(name));
-		checks = lappend(checks, pstrdup(sql));
+/* A table renamed or moved: remember its old name for its exemption. */
+static void
+remember_move(Oid relid)
+{
+	MemoryContext old;
+
+	if (!OidIsValid(relid))
+		return;
+	old = MemoryContextSwitchTo(frame->cxt);
+	frame->moved_rel = relid;
+	frame->moved_nsp = get_namespace_name(get_rel_namespace(relid));
+	frame->moved_name = get_rel_name(relid);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+before_rename(RenameStmt *stmt)
+{
+	if (stmt->renameType == OBJECT_TABLE)
+		remember_move(relid_of_rangevar(stmt->relation));
+	else if (stmt->renameType == OBJECT_SCHEMA)
+	{
+		MemoryContext old = MemoryContextSwitchTo(frame->cxt);
+
+		frame->renamed_nsp = pstrdup(stmt->subname);
+		frame->renamed_nsp_to = pstrdup(stmt->newname);
 		MemoryContextSwitchTo(old);
 	}
-	forboth(lc1, names, lc2, checks)
-	{
-		if (SPI_execute((char *) lfirst(lc2), true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not check foreign key");
-		if (SPI_processed > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-					 errmsg("foreign key constraint \"%s\" of tenant table %s is violated",
-							(char *) lfirst(lc1), ti_qualified_name(relid)),
-					 errdetail("Rows of the table, possibly of other tenants, reference missing rows; PostgreSQL's own check saw only the current tenant's rows."),
-					 errhint("Fix the data as a role that sees every tenant, or add the key NOT VALID.")));
-	}
-	SPI_finish();
-	ti_end_internal(save_userid, save_sec, save_nest);
-}
-
-/*
- * A foreign key from a table that is not a tenant table (an exempt, global
- * table) into a tenant table is an existence oracle for every tenant's rows:
- * refuse it.
- */
-void
-ti_refuse_fk_into_tenant_tables(Oid relid)
-{
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	List	   *targets;
-
-	if (get_rel_name(relid) == NULL || ti_relid_is_guarded(relid))
-		return;
-	targets = ti_internal_query("SELECT k.confrelid::pg_catalog.regclass::text FROM pg_catalog.pg_constraint k "
-								"JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) k.confrelid "
-								" AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
-								"WHERE k.conrelid OPERATOR(pg_catalog.=) $1 AND k.contype OPERATOR(pg_catalog.=) 'f' "
-								"AND k.confrelid OPERATOR(pg_catalog.<>) 'tenant_iso.organizations'::pg_catalog.regclass",
-								1, argtypes, values, 1, 1);
-	if (targets != NIL)
-		refuse_or_warn(ERRCODE_INVALID_TABLE_DEFINITION,
-					   psprintf("table %s, which is not a tenant table, cannot reference tenant table %s",
-								ti_qualified_name(relid), ((char **) linitial(targets))[0]),
-					   "Foreign-key checks do not see row level security: inserts into it would tell any tenant which rows other tenants have.",
-					   "Make the referencing table a tenant table with a composite key (organization_id, ...), or drop the reference.");
+	else if (stmt->relation != NULL)
+		note_named(relid_of_rangevar(stmt->relation));
 }
 
 static bool
@@ -632,17 +404,211 @@ explain_has_analyze(ExplainStmt *stmt)
 	return false;
 }
 
-/* The next ProcessUtility in the chain; EXPLAIN ANALYZE is flagged for executor.c. */
+/* Dispatch the statement to the rules that act before it runs. */
 static void
-call_next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-				  ProcessUtilityContext context, ParamListInfo params,
-				  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc,
-				  bool explain_analyze, bool matview)
+before_statement(Node *parsetree, ProcessUtilityContext context)
 {
-	if (explain_analyze)
-		ti_explain_analyze_depth++;
-	if (matview)
-		ti_matview_depth++;
+	if (ti_in_foreign_referential_action())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot run utility statements inside a referential action"),
+				 errdetail("Referential actions run with the table owner's rights on behalf of another role."),
+				 errhint("Do not run DDL or other utility statements from triggers that cascades fire.")));
+	switch (nodeTag(parsetree))
+	{
+		case T_VariableSetStmt:
+			ti_context_check_set_stmt((VariableSetStmt *) parsetree);
+			break;
+		case T_FetchStmt:
+			/* a held cursor serves stored rows without an executor: check here */
+			ti_context_check_unchanged(NULL);
+			break;
+		case T_AlterTableStmt:
+			before_alter_table((AlterTableStmt *) parsetree, context);
+			break;
+		case T_DropStmt:
+			before_drop((DropStmt *) parsetree);
+			break;
+		case T_RenameStmt:
+			before_rename((RenameStmt *) parsetree);
+			break;
+		case T_AlterObjectSchemaStmt:
+			if (((AlterObjectSchemaStmt *) parsetree)->objectType == OBJECT_TABLE)
+				remember_move(relid_of_rangevar(((AlterObjectSchemaStmt *) parsetree)->relation));
+			break;
+		case T_AlterPolicyStmt:
+			note_named(relid_of_rangevar(((AlterPolicyStmt *) parsetree)->table));
+			break;
+		case T_RuleStmt:
+			{
+				RuleStmt   *stmt = (RuleStmt *) parsetree;
+				Oid			relid = relid_of_rangevar(stmt->relation);
+
+				/* before PostgreSQL's own checks, for the clearer message */
+				if (OidIsValid(relid) && ti_relid_is_guarded(relid))
+					ti_refuse_rule(relid, stmt->rulename);
+				break;
+			}
+		default:
+			break;
+	}
+}
+
+/* Children that joined a tenant table must become tenant tables (or the statement fails). */
+static void
+setup_children(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, frame->children)
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (ti_relid_is_tenant_table(child))
+			continue;
+		if (ti_unsafe_ddl())
+		{
+			ereport(WARNING,
+					(errmsg("tenant_iso.unsafe_ddl is on: table %s joined a tenant table without being set up",
+							ti_qualified_name(child))));
+			continue;
+		}
+		if (!ti_relation_is_managed(child))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("table %s cannot be a partition or child of a tenant table", ti_qualified_name(child)),
+					 errdetail("It is exempt or outside the managed schemas, so queries against it directly would not be scoped to a tenant."),
+					 errhint("Attach only tables of a managed schema that have \"organization_id uuid NOT NULL\".")));
+		ti_setup_tenant_table(child, NULL, true);
+	}
+}
+
+/* A table that moved schema: into an exempt schema (refused) or into a managed one (set up). */
+static void
+check_moved_table(void)
+{
+	Oid			relid = frame->moved_rel;
+
+	if (!OidIsValid(relid) || get_rel_name(relid) == NULL)
+		return;
+	ti_follow_table_exemption(relid, frame->moved_nsp, frame->moved_name);
+	if (get_rel_namespace(relid) == get_namespace_oid(frame->moved_nsp, true))
+		return;					/* a rename, not a move */
+	if (ti_relid_is_guarded(relid))
+	{
+		if (!ti_relation_is_managed(relid))
+			ti_refuse(ERRCODE_INVALID_TABLE_DEFINITION,
+					  psprintf("tenant table %s cannot move into a schema that is exempt or not managed",
+							   ti_qualified_name(relid)),
+					  "Tables there are global: new tables beside it would not be set up, and the audit would not count it as a tenant table.",
+					  "Keep tenant tables in managed schemas.");
+	}
+	else if (ti_relation_is_managed(relid) && !ti_unsafe_ddl())
+		ti_setup_tenant_table(relid, NULL, true);
+}
+
+/* A renamed schema: its exemptions follow; a schema with tenant tables may not become exempt. */
+static void
+check_renamed_schema(void)
+{
+	ListCell   *lc;
+	Oid			nsp;
+
+	if (frame->renamed_nsp == NULL)
+		return;
+	ti_follow_schema_exemption(frame->renamed_nsp, frame->renamed_nsp_to);
+	nsp = get_namespace_oid(frame->renamed_nsp_to, true);
+	foreach(lc, ti_all_tenant_tables())
+	{
+		if (get_rel_namespace(lfirst_oid(lc)) == nsp && !ti_relation_is_managed(lfirst_oid(lc)))
+			ti_refuse(ERRCODE_INVALID_TABLE_DEFINITION,
+					  psprintf("schema \"%s\" holds tenant tables and cannot take a name that is exempt",
+							   frame->renamed_nsp_to),
+					  "Tables in an exempt schema are global tables.",
+					  "Choose another name, or remove the exemption first.");
+	}
+}
+
+/*
+ * The noted tables: detached partitions get back what they inherited (the
+ * stamping trigger), new expression indexes lose their statistics, then
+ * every invariant is required, then new indexes are warned about.
+ */
+static void
+verify_noted_tables(void)
+{
+	ListCell   *lc1,
+			   *lc2;
+
+	foreach(lc1, frame->detached)
+		if (get_rel_name(lfirst_oid(lc1)) != NULL && !ti_unsafe_ddl())
+			ti_invariants_repair(lfirst_oid(lc1), true);
+	foreach(lc1, frame->index_tables)
+		if (get_rel_name(lfirst_oid(lc1)) != NULL)
+			ti_invariants_repair_statistics(lfirst_oid(lc1));
+	foreach(lc1, frame->tables)
+	{
+		NotedTable *n = (NotedTable *) lfirst(lc1);
+
+		if (get_rel_name(n->relid) == NULL)
+			continue;			/* dropped by the statement */
+		ti_invariants_require_since(n->relid, n->before);
+	}
+	forboth(lc1, frame->index_tables, lc2, frame->new_indexes)
+		if (get_rel_name(lfirst_oid(lc1)) != NULL && get_rel_name(lfirst_oid(lc2)) != NULL)
+			ti_check_index_leading(lfirst_oid(lc1), list_make1_oid(lfirst_oid(lc2)));
+}
+
+/* The rules that act after the statement ran. */
+static void
+after_statement(void)
+{
+	if (!IsTransactionState())
+		return;
+	/* DO, CALL: PL/pgSQL assignments change settings without an executor */
+	ti_context_check_unchanged(NULL);
+	ti_context_check_deferred();
+	check_moved_table();
+	check_renamed_schema();
+	setup_children();
+	if (OidIsValid(frame->altered_view) && !ti_unsafe_ddl() &&
+		get_rel_relkind(frame->altered_view) == RELKIND_VIEW)
+		ti_check_view(frame->altered_view, false);
+	check_extension_still_there();
+	if (OidIsValid(ti_extension_owner()))
+		verify_noted_tables();
+	if (OidIsValid(frame->fk_validated) && get_rel_name(frame->fk_validated) != NULL &&
+		ti_tenant_scoping_applies(InvalidOid))
+		ti_revalidate_foreign_keys(frame->fk_validated);
+	if (OidIsValid(frame->fk_source) && !ti_unsafe_ddl())
+		ti_refuse_fk_into_tenant_tables(frame->fk_source);
+}
+
+/* Utility statements that may start parallel workers of their own (index builds). */
+static bool
+may_start_parallel_workers(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_IndexStmt:
+		case T_ReindexStmt:
+		case T_AlterTableStmt:
+		case T_ClusterStmt:
+		case T_VacuumStmt:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* The next ProcessUtility in the chain, with the executor marks set around it. */
+static void
+run_marked(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+		   ProcessUtilityContext context, ParamListInfo params,
+		   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc,
+		   bool analyze, bool matview)
+{
+	ti_executor_mark(analyze, matview, 1);
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -652,19 +618,41 @@ call_next_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 									queryEnv, dest, qc);
 	}
-	PG_CATCH();
+	PG_FINALLY();
 	{
-		if (explain_analyze)
-			ti_explain_analyze_depth--;
-		if (matview)
-			ti_matview_depth--;
-		PG_RE_THROW();
+		ti_executor_mark(analyze, matview, -1);
 	}
 	PG_END_TRY();
-	if (explain_analyze)
-		ti_explain_analyze_depth--;
-	if (matview)
-		ti_matview_depth--;
+}
+
+/*
+ * The next ProcessUtility in the chain.  The executor is told about EXPLAIN
+ * ANALYZE and materialized views; statements that build indexes start
+ * parallel workers outside the executor, so they hand them the tenant too.
+ */
+static void
+call_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+		  ProcessUtilityContext context, ParamListInfo params,
+		  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc,
+		  bool guard_active)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		analyze = IsA(parsetree, ExplainStmt) && explain_has_analyze((ExplainStmt *) parsetree);
+	bool		matview = guard_active && !ti_unsafe_ddl() &&
+		(IsA(parsetree, RefreshMatViewStmt) ||
+		 (IsA(parsetree, CreateTableAsStmt) && ((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW));
+	bool		parallel = guard_active && may_start_parallel_workers(parsetree);
+	TiTenant	tenant;
+
+	if (parallel)
+	{
+		ti_effective_tenant(&tenant);
+		ti_context_prepare_parallel(&tenant);
+	}
+	run_marked(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc,
+			   analyze, matview);
+	if (parallel && IsTransactionState())
+		ti_context_finish_parallel();
 }
 
 static void
@@ -672,256 +660,40 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 				  ProcessUtilityContext context, ParamListInfo params,
 				  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
-	List	   *recheck = NIL;
-	List	   *recheck_before = NIL;	/* violations of each, before */
-	List	   *index_table = NIL;	/* table whose new indexes get checked */
-	List	   *index_before = NIL;
-	List	   *children = NIL;
-	Oid			altered_view = InvalidOid;
-	bool		explain_analyze = false;
-	Oid			moved_rel = InvalidOid;
-	bool		validates_fk = false;
-	Oid			fk_source = InvalidOid;
-	char	   *moved_nsp = NULL;
-	char	   *moved_name = NULL;
-	bool		active = IsTransactionState() && !ti_in_internal_ddl && !creating_extension &&
-		OidIsValid(ti_extension_owner());
+	bool		active = IsTransactionState() && !ti_internal_active() && !creating_extension &&
+		OidIsValid(ti_schema_oid());
+	GuardFrame *outer = frame;
+	GuardFrame *mine = NULL;
 
 	if (active)
 	{
-		switch (nodeTag(parsetree))
-		{
-			case T_VariableSetStmt:
-				ti_context_check_set_stmt((VariableSetStmt *) parsetree);
-				break;
-			case T_FetchStmt:
-				/* a held cursor serves stored rows without an executor: check here */
-				ti_context_check_unchanged(NULL);
-				break;
-			case T_TruncateStmt:
-				refuse_truncate((TruncateStmt *) parsetree);
-				break;
-			case T_AlterTableStmt:
-				{
-					AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
-					Oid			relid = relid_of_rangevar(stmt->relation);
-					char		relkind = OidIsValid(relid) ? get_rel_relkind(relid) : '\0';
+		MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "tenant_iso guard",
+												  ALLOCSET_SMALL_SIZES);
 
-					if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX)
-						relid = IndexGetRelation(relid, true);
-					if (relkind == RELKIND_VIEW)
-						altered_view = relid;
-					note_table(&recheck, relid);
-					if (list_member_oid(recheck, relid))
-					{
-						index_table = list_make1_oid(relid);
-						index_before = index_list_of(relid);
-						precheck_alter_tenant_table(stmt, relid, &validates_fk);
-					}
-					else if (OidIsValid(relid) && relkind != RELKIND_VIEW &&
-							 context != PROCESS_UTILITY_SUBCOMMAND)
-						fk_source = relid;	/* CREATE TABLE's own keys: see ddl.c */
-					note_new_children(stmt, relid, &children);
-					break;
-				}
-			case T_IndexStmt:
-				{
-					IndexStmt  *stmt = (IndexStmt *) parsetree;
-					Oid			relid = relid_of_rangevar(stmt->relation);
-
-					note_table(&recheck, relid);
-					if (list_member_oid(recheck, relid) && (stmt->unique || stmt->excludeOpNames != NIL))
-						precheck_unique_key(relid, index_elem_names(stmt->indexParams),
-											stmt->excludeOpNames != NIL);
-					if (list_member_oid(recheck, relid))
-					{
-						index_table = list_make1_oid(relid);
-						index_before = index_list_of(relid);
-					}
-					break;
-				}
-			case T_ExplainStmt:
-				explain_analyze = explain_has_analyze((ExplainStmt *) parsetree);
-				break;
-			case T_DropStmt:
-				{
-					DropStmt   *stmt = (DropStmt *) parsetree;
-					ListCell   *lc;
-
-					switch (stmt->removeType)
-					{
-						case OBJECT_INDEX:
-							check_drop_indexes(stmt, &recheck);
-							break;
-						case OBJECT_POLICY:
-						case OBJECT_TRIGGER:
-						case OBJECT_RULE:
-							foreach(lc, stmt->objects)
-								note_table(&recheck, relid_of_object_names((List *) lfirst(lc)));
-							break;
-						case OBJECT_EXTENSION:
-							refuse_drop_extension(stmt);
-							break;
-						case OBJECT_SCHEMA:
-							foreach(lc, stmt->objects)
-							{
-								Node	   *obj = (Node *) lfirst(lc);
-
-								/* dropping our schema drops the extension */
-								if (IsA(obj, String) && strcmp(strVal(obj), TI_SCHEMA) == 0)
-								{
-									DropStmt	fake = *stmt;
-
-									fake.objects = list_make1(makeString(TI_SCHEMA));
-									refuse_drop_extension(&fake);
-								}
-							}
-							if (stmt->behavior == DROP_CASCADE)
-								recheck = all_tenant_tables();
-							break;
-						case OBJECT_TABLE:
-						case OBJECT_VIEW:
-						case OBJECT_MATVIEW:
-						case OBJECT_SEQUENCE:
-							break;
-						default:
-							if (stmt->behavior == DROP_CASCADE)
-								recheck = all_tenant_tables();
-							break;
-					}
-					break;
-				}
-			case T_RenameStmt:
-				{
-					RenameStmt *stmt = (RenameStmt *) parsetree;
-
-					if (stmt->relation != NULL && stmt->renameType == OBJECT_TABLE)
-					{
-						moved_rel = relid_of_rangevar(stmt->relation);
-						if (OidIsValid(moved_rel))
-						{
-							moved_nsp = get_namespace_name(get_rel_namespace(moved_rel));
-							moved_name = get_rel_name(moved_rel);
-						}
-					}
-					if (stmt->relation != NULL &&
-						(stmt->renameType == OBJECT_COLUMN ||
-						 stmt->renameType == OBJECT_POLICY ||
-						 stmt->renameType == OBJECT_TRIGGER ||
-						 stmt->renameType == OBJECT_TABCONSTRAINT))
-						note_table(&recheck, relid_of_rangevar(stmt->relation));
-					break;
-				}
-			case T_AlterObjectSchemaStmt:
-				{
-					AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) parsetree;
-
-					if (stmt->objectType == OBJECT_TABLE && stmt->relation != NULL)
-					{
-						moved_rel = relid_of_rangevar(stmt->relation);
-						if (OidIsValid(moved_rel))
-						{
-							moved_nsp = get_namespace_name(get_rel_namespace(moved_rel));
-							moved_name = get_rel_name(moved_rel);
-						}
-					}
-					break;
-				}
-			case T_AlterPolicyStmt:
-				note_table(&recheck, relid_of_rangevar(((AlterPolicyStmt *) parsetree)->table));
-				break;
-			case T_RuleStmt:
-				{
-					RuleStmt   *stmt = (RuleStmt *) parsetree;
-					Oid			relid = relid_of_rangevar(stmt->relation);
-
-					if (OidIsValid(relid) && ti_relid_is_guarded(relid))
-						refuse_or_warn(ERRCODE_FEATURE_NOT_SUPPORTED,
-									   psprintf("cannot create rule \"%s\" on tenant table %s",
-												stmt->rulename, ti_qualified_name(relid)),
-									   "A rule runs with its owner's rights and could read or write other tenants' rows.",
-									   "Use a trigger or a view instead.");
-					break;
-				}
-			default:
-				break;
-		}
+		mine = MemoryContextAllocZero(cxt, sizeof(GuardFrame));
+		mine->cxt = cxt;
+		frame = mine;
 	}
-
-	if (recheck != NIL)
+	PG_TRY();
 	{
-		ListCell   *lc;
-
-		foreach(lc, recheck)
-			recheck_before = lappend(recheck_before, ti_table_violation_names(lfirst_oid(lc)));
+		if (active)
+			before_statement(pstmt->utilityStmt, context);
+		call_next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc, active);
+		if (active)
+			after_statement();
 	}
-
-	call_next_utility(pstmt, queryString, readOnlyTree, context, params,
-					  queryEnv, dest, qc, explain_analyze,
-					  active && !ti_unsafe_ddl() &&
-					  (IsA(parsetree, RefreshMatViewStmt) ||
-					   (IsA(parsetree, CreateTableAsStmt) &&
-						((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW)));
-
-	if (OidIsValid(moved_rel) && moved_name != NULL && IsTransactionState())
-		follow_exemption(moved_rel, moved_nsp, moved_name);
-	if (children != NIL && IsTransactionState())
-		enroll_children(children);
-	if (OidIsValid(altered_view) && IsTransactionState() && !ti_unsafe_ddl() &&
-		get_rel_relkind(altered_view) == RELKIND_VIEW)
-		ti_check_view(altered_view, false);
-
-	if (recheck != NIL && IsTransactionState() && OidIsValid(ti_extension_owner()))
+	PG_FINALLY();
 	{
-		ListCell   *lc1,
-				   *lc2;
-
-		forboth(lc1, recheck, lc2, recheck_before)
-		{
-			Oid			relid = lfirst_oid(lc1);
-
-			if (get_rel_name(relid) == NULL)
-				continue;		/* dropped by the statement */
-			ti_verify_table_since(relid, (List *) lfirst(lc2));
-		}
+		frame = outer;
+		if (mine != NULL)
+			MemoryContextDelete(mine->cxt);
 	}
-	if (index_table != NIL && IsTransactionState() && get_rel_name(linitial_oid(index_table)) != NULL)
-	{
-		Oid			relid = linitial_oid(index_table);
-
-		ti_check_new_indexes(relid, index_before);
-		if (validates_fk && ti_tenant_scoping_applies(InvalidOid))
-			revalidate_foreign_keys(relid);
-	}
-	if (OidIsValid(fk_source) && IsTransactionState())
-		ti_refuse_fk_into_tenant_tables(fk_source);
-}
-
-static bool unsafe_ddl = false;
-
-/* The escape hatch only ever opens for a superuser (not after SET ROLE to another role). */
-bool
-ti_unsafe_ddl(void)
-{
-	return unsafe_ddl && superuser();
-}
-
-static void
-guard_xact_callback(XactEvent event, void *arg)
-{
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT)
-		ti_in_internal_ddl = false;
+	PG_END_TRY();
 }
 
 void
 ti_guard_init(void)
 {
-	DefineCustomBoolVariable("tenant_iso.unsafe_ddl",
-							 "Lets a superuser make schema changes that break tenant isolation.",
-							 "A deliberate escape hatch for one session; every use is reported with a WARNING.",
-							 &unsafe_ddl, false, PGC_SUSET, 0, NULL, NULL, NULL);
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = ti_ProcessUtility;
-	RegisterXactCallback(guard_xact_callback, NULL);
 }

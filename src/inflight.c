@@ -12,10 +12,21 @@
  *	  tenant it started under, whether its own plan reads tenant tables
  *	  ("direct") or a statement nested in it did ("tainted": e.g. a cursor
  *	  over a set-returning function), and whether it is inside ExecutorRun.
- *	- Tenant rows are "in use" while a direct executor is open, while a
- *	  direct or tainted executor is open but suspended (a cursor between
- *	  fetches), and while a WITH HOLD cursor persisted from tenant rows is
- *	  open.  context.c refuses a tenant switch then (TI002).
+ *	- Tenant rows are "in use" while a direct or tainted executor is open
+ *	  (running or suspended as a cursor), and while a WITH HOLD cursor
+ *	  persisted from tenant rows is open.  context.c refuses a tenant switch
+ *	  then (TI002), and executor.c refuses a statement that would read tenant
+ *	  rows of another tenant than statements around it already consumed: one
+ *	  statement never returns rows of two tenants.  (A function's SET clause
+ *	  may give it another tenant when nothing is in use yet; the statement
+ *	  around it may then read nothing of the first tenant.)
+ *	- Deferred triggers queued by writes to tenant tables belong to the
+ *	  tenant of those writes: while such events are pending, the tenant may
+ *	  not change either (they would run, at COMMIT or SET CONSTRAINTS, under
+ *	  another tenant).
+ *	- The extension's own work under another tenant (drop_organization)
+ *	  saves and restores this state, so it leaves no mark on the statements
+ *	  around it.
  *	- The pinned tenant is the tenant of the outermost open direct executor:
  *	  every evaluation of the tenant inside it uses that value, whatever
  *	  route changed the setting meanwhile.
@@ -26,6 +37,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/trigger.h"
 #include "utils/memutils.h"
 #include "tcop/pquery.h"
 #include "utils/portal.h"
@@ -47,6 +59,7 @@ typedef struct HeldCursor
 	Portal		portal;
 	char		name[NAMEDATALEN];
 	bool		checked;		/* its commit has been checked */
+	bool		failed_by_us;	/* stopped while the tenant is another */
 	TiTenant	tenant;			/* the tenant its rows belong to */
 } HeldCursor;
 
@@ -57,6 +70,18 @@ static int	max_open_execs = 0;
 static HeldCursor *held_cursors = NULL;
 static int	n_held_cursors = 0;
 static int	max_held_cursors = 0;
+
+/* Tenant tables written in this transaction, and the tenant that wrote them. */
+typedef struct WrittenTable
+{
+	Oid			relid;
+	SubTransactionId subid;
+	TiTenant	tenant;
+} WrittenTable;
+
+static WrittenTable *written = NULL;
+static int	n_written = 0;
+static int	max_written = 0;
 
 /* Grow a TopMemoryContext array of elements of the given size. */
 static void *
@@ -210,6 +235,19 @@ prune_held_cursors(void)
 	n_held_cursors = j;
 }
 
+/* Are deferred trigger events of a written tenant table pending, for another tenant than now? */
+static bool
+pending_for_other_tenant(const TiTenant *now)
+{
+	int			i;
+
+	for (i = 0; i < n_written; i++)
+		if ((now == NULL || !ti_tenant_equal(&written[i].tenant, now)) &&
+			AfterTriggerPendingOnRel(written[i].relid))
+			return true;
+	return false;
+}
+
 /* Are tenant rows in use (see the file header)? */
 bool
 ti_inflight_in_use(void)
@@ -217,35 +255,49 @@ ti_inflight_in_use(void)
 	int			i;
 
 	for (i = 0; i < n_open_execs; i++)
-	{
-		OpenExec   *e = &open_execs[i];
-
-		if (e->direct)
+		if (open_execs[i].direct || open_execs[i].tainted)
 			return true;
-		if (e->tainted && e->running == 0)
-			return true;
-	}
 	prune_held_cursors();
-	return n_held_cursors > 0;
+	return n_held_cursors > 0 || pending_for_other_tenant(NULL);
 }
 
 /*
- * Do rows of another tenant than now remain in use?  self (an executor that
- * just ran, or NULL) counts only if it reads tenant tables itself: one that
- * merely ran statements on tenant tables may switch the tenant while it runs.
+ * Is deferred work of a written tenant table pending for another tenant
+ * than now?  Only meaningful between statements: a statement's own events
+ * are pending until its end.
  */
 bool
-ti_inflight_other_tenant_in_use(const TiTenant *now, const void *self)
+ti_inflight_deferred_for_other_tenant(const TiTenant *now)
+{
+	return pending_for_other_tenant(now);
+}
+
+/* Is exactly this one executor open (a statement at the top level, or alone)? */
+bool
+ti_inflight_only(const void *queryDesc)
+{
+	return n_open_execs == 1 && open_execs[0].queryDesc == queryDesc;
+}
+
+/*
+ * Do rows of another tenant than now remain in use?  Always: statements that
+ * read tenant tables themselves (pinned), and held cursors.  With tainted:
+ * also statements that consumed tenant rows through nested statements - all
+ * of them (tainted == NULL is not allowed; pass ANY_TAINTED), or one cursor
+ * that resumes.
+ */
+bool
+ti_inflight_other_tenant_in_use(const TiTenant *now, const void *tainted)
 {
 	int			i;
 
 	for (i = 0; i < n_open_execs; i++)
 	{
 		OpenExec   *e = &open_execs[i];
-		bool		holds = e->direct ||
-			(e->tainted && e->running == 0 && e->queryDesc != self);
+		bool		counts = e->direct ||
+			(e->tainted && (tainted == TI_ANY_TAINTED || e->queryDesc == tainted));
 
-		if (holds && !ti_tenant_equal(&e->tenant, now))
+		if (counts && !ti_tenant_equal(&e->tenant, now))
 			return true;
 	}
 	prune_held_cursors();
@@ -253,6 +305,85 @@ ti_inflight_other_tenant_in_use(const TiTenant *now, const void *self)
 		if (!ti_tenant_equal(&held_cursors[i].tenant, now))
 			return true;
 	return false;
+}
+
+/*
+ * The tenant in effect changed by a route without check hook: held cursors
+ * over another tenant's rows cannot be fetched from (a PL/pgSQL FETCH reads
+ * them without any executor, so nothing else could stop it) until the tenant
+ * is theirs again (the change may be undone by a rollback).
+ */
+void
+ti_inflight_fail_held_cursors(const TiTenant *now)
+{
+	int			i;
+
+	for (i = 0; i < n_held_cursors; i++)
+	{
+		HeldCursor *h = &held_cursors[i];
+		Portal		portal = GetPortalByName(h->name);
+
+		if (portal != h->portal)
+			continue;
+		if (!ti_tenant_equal(&h->tenant, now) && portal->status == PORTAL_READY)
+		{
+			portal->status = PORTAL_FAILED;
+			h->failed_by_us = true;
+		}
+		else if (ti_tenant_equal(&h->tenant, now) && h->failed_by_us && portal->status == PORTAL_FAILED)
+		{
+			portal->status = PORTAL_READY;
+			h->failed_by_us = false;
+		}
+	}
+}
+
+/* Note the tenant tables a writing statement touches (for their deferred triggers). */
+void
+ti_inflight_note_written(Oid relid, const TiTenant *tenant)
+{
+	int			i;
+	WrittenTable *w;
+
+	for (i = 0; i < n_written; i++)
+		if (written[i].relid == relid && ti_tenant_equal(&written[i].tenant, tenant))
+			return;
+	if (n_written >= max_written)
+		written = grow_array(written, &max_written, sizeof(WrittenTable));
+	w = &written[n_written++];
+	w->relid = relid;
+	w->subid = GetCurrentSubTransactionId();
+	w->tenant = *tenant;
+}
+
+/*
+ * The extension's own work under another tenant: save the statements'
+ * state before, restore it after (see the file header).
+ */
+void *
+ti_inflight_save(void)
+{
+	OpenExec   *copy = palloc(sizeof(OpenExec) * Max(n_open_execs, 1));
+
+	memcpy(copy, open_execs, sizeof(OpenExec) * n_open_execs);
+	return copy;
+}
+
+void
+ti_inflight_restore(void *saved)
+{
+	OpenExec   *copy = (OpenExec *) saved;
+	int			i,
+				j;
+
+	for (i = 0; i < n_open_execs; i++)
+		for (j = 0; copy != NULL && j < n_open_execs; j++)
+			if (copy[j].queryDesc == open_execs[i].queryDesc)
+			{
+				open_execs[i].tainted = copy[j].tainted;
+				open_execs[i].tenant = copy[j].tenant;
+			}
+	pfree(copy);
 }
 
 /*
@@ -275,6 +406,7 @@ ti_inflight_note_held_cursor(const TiTenant *tenant)
 	h->portal = portal;
 	strlcpy(h->name, portal->name, NAMEDATALEN);
 	h->checked = false;
+	h->failed_by_us = false;
 	h->tenant = *tenant;
 }
 
@@ -331,6 +463,7 @@ inflight_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			n_open_execs = 0;
+			n_written = 0;
 			break;
 		default:
 			break;
@@ -352,6 +485,12 @@ inflight_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 			open_execs[j++] = open_execs[i];
 	}
 	n_open_execs = j;
+	for (i = 0, j = 0; i < n_written; i++)
+	{
+		if (written[i].subid < mySubid)
+			written[j++] = written[i];
+	}
+	n_written = j;
 }
 
 void

@@ -1,50 +1,95 @@
 /*-------------------------------------------------------------------------
  * src/internal.c
- *		Running catalog queries and set-up DDL as the extension's owner.
+ *		The extension's own work: catalog queries and set-up DDL run as the
+ *		extension's owner, and the flag that tells our hooks it is ours.
+ *
+ * A leaf (it only uses PostgreSQL).
  *
  * Invariants:
- *	- Everything here runs with the extension owner's rights and with
- *	  search_path pinned to pg_catalog, pg_temp, so neither the calling role's
+ *	- "The extension's owner" is pg_extension.extowner of tenant_iso, the
+ *	  role that created it (a superuser: the extension is not trusted).
+ *	- Everything here runs with that role's rights and with search_path
+ *	  pinned to pg_catalog, pg_temp, so neither the calling role's
  *	  privileges nor its temporary or shadowing objects affect it; callers
  *	  quote every name they put into SQL text and pass values as parameters.
- *	- An error unwinds the user and the setting through transaction abort.
+ *	- While the extension runs its own DDL, ti_internal_active() is true;
+ *	  the flag is restored in PG_FINALLY, so an error caught by a savepoint
+ *	  cannot leave the hooks switched off.  The user and the setting are
+ *	  unwound by the (sub)transaction abort.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_namespace.h"
+#include "access/table.h"
+#include "access/genam.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 
 #include "tenant_iso.h"
 
+static bool internal_active = false;
+
+/* Is the extension running its own DDL right now? */
+bool
+ti_internal_active(void)
+{
+	return internal_active;
+}
+
+/* The pg_extension row of tenant_iso: its owner and schema (InvalidOid: not installed). */
+static void
+extension_row(Oid *owner, Oid *schema)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	*owner = InvalidOid;
+	*schema = InvalidOid;
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("tenant_iso"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+		*schema = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* The owner of extension tenant_iso, or InvalidOid when it is not installed. */
 Oid
 ti_extension_owner(void)
 {
-	Oid			nspid;
-	HeapTuple	tup;
-	Oid			owner;
+	Oid			owner,
+				schema;
 
-	/* the schema outlives DROP EXTENSION: ask for the extension itself */
-	if (!OidIsValid(get_extension_oid("tenant_iso", true)))
-		return InvalidOid;
-	nspid = get_namespace_oid(TI_SCHEMA, true);
-	if (!OidIsValid(nspid))
-		return InvalidOid;
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
-	if (!HeapTupleIsValid(tup))
-		return InvalidOid;
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
+	extension_row(&owner, &schema);
 	return owner;
+}
+
+/* The schema of extension tenant_iso, or InvalidOid when it is not installed. */
+Oid
+ti_extension_schema(void)
+{
+	Oid			owner,
+				schema;
+
+	extension_row(&owner, &schema);
+	return schema;
 }
 
 char *
@@ -68,7 +113,7 @@ ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest)
 	Oid			owner = ti_extension_owner();
 
 	if (!OidIsValid(owner))
-		elog(ERROR, "schema \"%s\" of extension tenant_iso is missing", TI_SCHEMA);
+		elog(ERROR, "extension tenant_iso is not installed");
 	GetUserIdAndSecContext(save_userid, save_sec);
 	SetUserIdAndSecContext(owner, *save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	*save_nest = NewGUCNestLevel();
@@ -84,13 +129,38 @@ ti_end_internal(Oid save_userid, int save_sec, int save_nest)
 	SetUserIdAndSecContext(save_userid, save_sec);
 }
 
+/* Run one DDL statement of the extension's own, as its owner. */
+void
+ti_internal_ddl(const char *sql)
+{
+	Oid			save_userid;
+	int			save_sec,
+				save_nest;
+	bool		save_active = internal_active;
+
+	ti_begin_internal(&save_userid, &save_sec, &save_nest);
+	internal_active = true;
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute(sql, false, 0) < 0)
+			elog(ERROR, "internal statement failed: %s", sql);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		internal_active = save_active;
+	}
+	PG_END_TRY();
+	ti_end_internal(save_userid, save_sec, save_nest);
+}
 
 /*
  * Run one query as the extension's owner (ti_begin_internal) and return the
  * text of the first ncols columns of up to limit rows (0: all), as a List of
  * char ** arrays allocated in the caller's memory context; a NULL column is
- * a NULL pointer.  Used for the catalog look-ups of the schema check, the
- * guard and the verifier.
+ * a NULL pointer.
  */
 List *
 ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
@@ -140,7 +210,7 @@ ti_internal_exists(const char *sql, Oid relid)
 	return ti_internal_query(sql, 1, argtypes, values, 1, 1) != NIL;
 }
 
-/* The first column of the query's rows (relid as $1) as OIDs. */
+/* The first column of the query's rows (relid as $1, if valid) as OIDs. */
 List *
 ti_internal_oids(const char *sql, Oid relid)
 {

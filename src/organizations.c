@@ -14,6 +14,7 @@
  *	  owner) may call it; it is not executable by PUBLIC either.
  *	- The tenant is restored on return (its GUC nest level is popped), and
  *	  on error by the (sub)transaction abort, as for a function's SET clause.
+ *	- Deferred work the cascades queue runs before the tenant is restored.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,7 +40,7 @@ tenant_iso_delete_organization_row(PG_FUNCTION_ARGS)
 {
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		values[1];
-	int			nestlevel;
+	TiInternalTenant pushed;
 	uint64		deleted = 0;
 
 	if (!superuser())
@@ -57,14 +58,23 @@ tenant_iso_delete_organization_row(PG_FUNCTION_ARGS)
 	values[0] = UUIDPGetDatum(PG_GETARG_UUID_P(0));
 
 	/* an error unwinds the nest level through (sub)transaction abort */
-	nestlevel = ti_context_push_internal(PG_GETARG_UUID_P(0));
+	pushed = ti_context_push_internal(PG_GETARG_UUID_P(0));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("DELETE FROM tenant_iso.organizations o WHERE o.id OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete the registry row");
 	deleted = SPI_processed;
+
+	/*
+	 * Deferred checks and triggers the cascades queued belong to this
+	 * organization: run them now, under it (nothing else can be pending:
+	 * the switch to it would have been refused).  Deferrable constraints
+	 * stay immediate for the rest of the transaction.
+	 */
+	if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not run the deferred checks of the cascades");
 	SPI_finish();
-	ti_context_pop_internal(nestlevel);
+	ti_context_pop_internal(pushed);
 	PG_RETURN_INT64((int64) deleted);
 }

@@ -499,6 +499,30 @@ order_write_checks(Query *query)
 	query->withCheckOptions = list_concat(first, rest);
 }
 
+/*
+ * INSERT ... ON CONFLICT DO UPDATE ... WHERE: the WHERE clause sees the
+ * existing row, which may be another tenant's (a key on a single uuid
+ * column); PostgreSQL 16 and later evaluate it before the row level security
+ * check of that row.  The tenant comparison goes first in it.
+ */
+static void
+scope_conflict_where(Query *query)
+{
+	RangeTblEntry *rte;
+	Expr	   *tenant;
+
+	if (query->onConflict == NULL || query->onConflict->action != ONCONFLICT_UPDATE ||
+		query->onConflict->onConflictWhere == NULL)
+		return;
+	rte = rt_fetch(query->resultRelation, query->rtable);
+	if (!ti_relid_is_tenant_table(rte->relid) ||
+		!ti_tenant_scoping_applies(ti_query_rte_check_as_user(query, rte)) ||
+		(tenant = ti_tenant_qual(rte->relid, query->resultRelation)) == NULL)
+		return;
+	query->onConflict->onConflictWhere =
+		(Node *) make_and_qual((Node *) tenant, query->onConflict->onConflictWhere);
+}
+
 static void
 scope_query(Query *query)
 {
@@ -508,6 +532,7 @@ scope_query(Query *query)
 	foreach(lc, query->rtable)
 		scope_rte(query, ++rti, (RangeTblEntry *) lfirst(lc));
 	order_write_checks(query);
+	scope_conflict_where(query);
 }
 
 static bool

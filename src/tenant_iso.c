@@ -32,13 +32,15 @@ _PG_init(void)
 				 errhint("Add tenant_iso to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	ti_tenant_table_init();
+	ti_refusal_init();
 	ti_inflight_init();
 	ti_context_init();
 	ti_auth_init();
 	ti_executor_init();
-	ti_guard_init();
-	ti_ddl_init();
 	ti_planner_init();
+	ti_indexes_init();
+	ti_guard_init();
+	ti_objaccess_init();
 
 	MarkGUCPrefixReserved("tenant");
 	MarkGUCPrefixReserved("tenant_iso");

@@ -2,8 +2,19 @@
  * src/tenant_iso.h
  *		Declarations shared by the files of the tenant_iso module.
  *
- * Each group of prototypes names the file that defines it.  Version
- * specific API use is kept in compat.h.
+ * Each group of prototypes names the file that defines it; functions used
+ * by one file only are static there.  Files call "down" only:
+ *
+ *	  tenant_iso.c (init)
+ *	  -> hooks:  executor.c  planner.c  guard.c  objaccess.c
+ *	             setup.c (event trigger)  stamp.c (trigger)  audit.c
+ *	  -> rules:  context.c  auth.c  organizations.c  invariants.c
+ *	             indexes.c  expressions.c  views.c  fk.c  managed.c
+ *	  -> leaves: tenant_table.c  inflight.c  internal.c  refusal.c
+ *	             text.c  compat.c
+ *
+ * docs/design.md draws the picture and says which file owns which rule.
+ * Version specific API use is kept in compat.h / compat.c.
  *-------------------------------------------------------------------------
  */
 #ifndef TENANT_ISO_H
@@ -11,15 +22,27 @@
 
 #include "postgres.h"
 
+#include "catalog/pg_index.h"
+#include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "nodes/primnodes.h"
 #include "utils/relcache.h"
+#include "utils/snapshot.h"
 #include "utils/uuid.h"
 
-/* Our own SQLSTATEs, class "TI" (documented in README.md). */
+/*
+ * Every SQLSTATE of the extension's own (README.md, "SQLSTATEs").  Other
+ * errors use PostgreSQL's standard codes.
+ *	TI001	no tenant is in effect for a statement on tenant tables
+ *	TI002	the tenant would change while tenant rows are in use
+ *	TI003	a write for another organization, or a change of organization_id
+ *	TI004	tenant_iso.verify() found violations (raised in SQL)
+ *	28T01	an expired tenant token
+ */
 #define ERRCODE_TI_NO_TENANT			MAKE_SQLSTATE('T','I','0','0','1')
 #define ERRCODE_TI_TENANT_SWITCH		MAKE_SQLSTATE('T','I','0','0','2')
 #define ERRCODE_TI_CROSS_TENANT_WRITE	MAKE_SQLSTATE('T','I','0','0','3')
+#define ERRCODE_TI_TOKEN_EXPIRED		MAKE_SQLSTATE('2','8','T','0','1')
 
 #define TI_SCHEMA				"tenant_iso"
 #define TI_COLUMN				"organization_id"
@@ -28,7 +51,14 @@
 #define TI_STAMP_TRIGGER		"tenant_iso_stamp"
 #define TI_REGISTRY_FK			"tenant_iso_organization_fk"
 
-/* missing_context values */
+/*
+ * The generated policy's expression as SQL text: what ti_tenant_qual()
+ * (tenant_table.c) builds as a tree.  The invariant tenant_isolation_policy
+ * compares the stored policy with that tree, so the two cannot drift apart
+ * unnoticed: a set-up whose policy did not match would fail its own check.
+ */
+#define TI_TENANT_QUAL_SQL		"organization_id = tenant_iso.current_org_id()"
+
 typedef enum TenantMissingContext
 {
 	TI_MISSING_ERROR,
@@ -56,22 +86,149 @@ typedef struct TiTenant
 	pg_uuid_t	uuid;
 } TiTenant;
 
-struct VariableSetStmt;
+/* How the schema check classifies a relation (managed.c). */
+typedef enum TiTableKind
+{
+	TI_KIND_MANAGED,			/* must be a tenant table */
+	TI_KIND_EXEMPT,
+	TI_KIND_EXTENSION,
+	TI_KIND_FOREIGN,
+	TI_KIND_TEMPORARY,
+	TI_KIND_SYSTEM,
+	TI_KIND_NOT_TABLE,
+	TI_KIND_MISSING
+} TiTableKind;
+
+/* One check of a relation, in the audit's and the guard's words (invariants.c, views.c, fk.c). */
+typedef struct TiCheck
+{
+	int			ord;
+	const char *name;
+	bool		passed;
+	const char *now;			/* the detail, present tense (audit) */
+	const char *would;			/* the detail, as a statement would make it (guard) */
+	const char *hint;
+	const char *hint_would;		/* the guard's hint, when it differs */
+	const char *message;		/* the guard's primary message (with %s for the table), if its own */
+	bool		warning_only;	/* reported as a warning, never refused */
+} TiCheck;
+
 struct PortalData;
+
+/* "Every statement that consumed tenant rows" (inflight.c). */
+#define TI_ANY_TAINTED			((const void *) 1)
+
+/* The extension's own work under another tenant (context.c). */
+typedef struct TiInternalTenant
+{
+	int			nestlevel;
+	void	   *saved;
+} TiInternalTenant;
 
 /* context.c: the tenant.org_id setting, the tenant in effect, current_org_id() */
 extern void ti_context_init(void);
 extern void ti_effective_tenant(TiTenant *tenant);
 extern TenantState ti_tenant_state(void);
-extern void ti_context_check_unchanged(const void *self);
+extern void ti_context_check_unchanged(const void *tainted);
+extern void ti_context_check_deferred(void);
 extern void ti_context_prepare_parallel(const TiTenant *tenant);
+extern void ti_context_finish_parallel(void);
 extern void ti_context_set_signed(const char *org);
-extern int	ti_context_push_internal(const pg_uuid_t *org);
-extern void ti_context_pop_internal(int nestlevel);
+extern TiInternalTenant ti_context_push_internal(const pg_uuid_t *org);
+extern void ti_context_pop_internal(TiInternalTenant pushed);
 extern void ti_tenant_after_commit(TiTenant *tenant);
-extern void ti_context_check_set_stmt(struct VariableSetStmt *stmt);
+extern void ti_context_check_set_stmt(VariableSetStmt *stmt);
 extern TenantContextScope ti_context_scope(void);
 extern TenantMissingContext ti_missing_context(void);
+
+/* auth.c: signed tenant context (tenant_iso.authenticate / sign and their keys) */
+extern void ti_auth_init(void);
+
+/* executor.c: per-statement enforcement */
+extern void ti_executor_init(void);
+extern void ti_executor_mark(bool explain_analyze, bool matview, int delta);
+
+/* planner.c: tenant comparison first, the tenant parameter, implied conditions */
+extern void ti_planner_init(void);
+extern int	ti_tenant_param_id(PlannedStmt *stmt);
+
+/* guard.c: the ProcessUtility dispatcher and the end-of-statement verification */
+extern void ti_guard_init(void);
+extern void ti_guard_note_table(Oid relid, bool capture_before);
+extern void ti_guard_note_new_index(Oid relid, Oid indexoid);
+extern void ti_refuse_rule(Oid relid, const char *rulename);
+extern List *ti_all_tenant_tables(void);
+
+/* objaccess.c: the object access hook */
+extern void ti_objaccess_init(void);
+
+/* setup.c: the schema check event trigger and the set-up of a tenant table */
+extern void ti_check_tenant_column(Oid relid, const char *command_tag);
+extern void ti_setup_tenant_table(Oid relid, const char *command_tag, bool notice);
+
+/* invariants.c: the invariants of a tenant table */
+extern List *ti_invariant_violations(Oid relid, const char *only);
+extern void ti_invariants_require(Oid relid, const char *only);
+extern void ti_invariants_require_since(Oid relid, List *before);
+extern void ti_invariants_repair(Oid relid, bool notice);
+extern void ti_invariants_repair_statistics(Oid relid);
+extern List *ti_table_checks(Oid relid);
+
+/* indexes.c: indexes of tenant tables */
+extern void ti_indexes_init(void);
+extern void ti_check_new_index(Oid relid, Oid indexoid);
+extern void ti_check_index_leading(Oid relid, List *indexes);
+extern List *ti_index_list(Oid relid);
+extern void ti_check_drop_index_concurrently(List *objects);
+
+/* expressions.c: expressions DDL evaluates over every row */
+extern bool ti_expr_is_unsafe(Node *expr, Oid *bad);
+extern void ti_check_expression(Oid relid, Node *expr, const char *what);
+extern char *ti_unsafe_table_expression(Oid relid, Snapshot snapshot);
+extern void ti_check_column_rewrites(Oid relid, AlterTableStmt *stmt);
+
+/* views.c: views and materialized views over tenant tables */
+extern List *ti_view_tenant_reads(Oid viewid);
+extern void ti_check_view(Oid viewid, bool fix);
+extern List *ti_view_checks(Oid viewid);
+
+/* fk.c: foreign keys and tenant tables */
+extern List *ti_fks_into_tenant_tables(Oid relid, Oid *first_target);
+extern void ti_refuse_fk_into_tenant_tables(Oid relid);
+extern List *ti_fk_checks(Oid relid);
+extern void ti_revalidate_foreign_keys(Oid relid);
+
+/* managed.c: which tables must be tenant tables, exemptions, ancestors */
+extern List *ti_load_exemptions(void);
+extern bool ti_schema_is_system(Oid nspid);
+extern TiTableKind ti_table_kind_with(Oid relid, List *exemptions);
+extern TiTableKind ti_table_kind(Oid relid);
+extern bool ti_relation_is_managed(Oid relid);
+extern bool ti_schema_is_exempt(const char *nspname);
+extern Oid	ti_non_tenant_ancestor(Oid relid);
+extern bool ti_has_tenant_ancestor(Oid relid);
+extern void ti_follow_table_exemption(Oid relid, const char *old_nsp, const char *old_rel);
+extern void ti_follow_schema_exemption(const char *old_nsp, const char *new_nsp);
+
+/* tenant_table.c: what a tenant table is, whom scoping applies to, the tenant comparison */
+extern void ti_tenant_table_init(void);
+extern Oid	ti_schema_oid(void);
+extern Oid	ti_tenant_func_oid(void);
+extern Oid	ti_stamp_func_oid(void);
+extern bool ti_relation_is_tenant_table(Relation rel);
+extern bool ti_relid_is_tenant_table(Oid relid);
+extern bool ti_relid_has_policy(Oid relid, const char *name);
+extern bool ti_relid_has_isolation_policy(Oid relid);
+extern bool ti_relid_is_guarded(Oid relid);
+extern bool ti_relid_is_registry(Oid relid);
+extern AttrNumber ti_tenant_column(Oid relid);
+extern bool ti_role_bypasses_tenant(Oid roleid);
+extern bool ti_tenant_scoping_applies(Oid checkAsUser);
+extern bool ti_in_foreign_referential_action(void);
+extern Expr *ti_tenant_qual(Oid relid, Index varno);
+extern bool ti_is_tenant_qual(Oid relid, Index varno, Node *expr);
+extern bool ti_index_leads_with_tenant(Form_pg_index index, AttrNumber tenantatt);
+extern bool ti_index_is_single_uuid(Oid relid, Form_pg_index index);
 
 /* inflight.c: statements and cursors in flight over tenant rows */
 extern void ti_inflight_init(void);
@@ -83,71 +240,39 @@ extern void ti_inflight_run_end(const void *queryDesc);
 extern bool ti_inflight_end(const void *queryDesc, TiTenant *tenant);
 extern bool ti_inflight_pinned(TiTenant *tenant);
 extern bool ti_inflight_in_use(void);
-extern bool ti_inflight_other_tenant_in_use(const TiTenant *now, const void *self);
+extern bool ti_inflight_other_tenant_in_use(const TiTenant *now, const void *tainted);
+extern bool ti_inflight_deferred_for_other_tenant(const TiTenant *now);
+extern bool ti_inflight_only(const void *queryDesc);
+extern void ti_inflight_fail_held_cursors(const TiTenant *now);
+extern void ti_inflight_note_written(Oid relid, const TiTenant *tenant);
+extern void *ti_inflight_save(void);
+extern void ti_inflight_restore(void *saved);
 extern void ti_inflight_note_held_cursor(const TiTenant *tenant);
 extern bool ti_inflight_held_cursor_tenant(const char *name, TiTenant *tenant);
 extern bool ti_inflight_next_unchecked_held(const char **name, TiTenant *tenant,
 											struct PortalData **portal);
 
-/* tenant_table.c: what a tenant table is, whom scoping applies to, the tenant comparison */
-extern void ti_tenant_table_init(void);
-extern Oid	ti_schema_oid(void);
-extern Oid	ti_tenant_func_oid(void);
-extern bool ti_relation_is_tenant_table(Relation rel);
-extern bool ti_relid_is_tenant_table(Oid relid);
-extern bool ti_relid_is_registry(Oid relid);
-extern AttrNumber ti_tenant_column(Oid relid);
-extern bool ti_role_bypasses_tenant(Oid roleid);
-extern bool ti_tenant_scoping_applies(Oid checkAsUser);
-extern Expr *ti_tenant_qual(Oid relid, Index varno);
-extern bool ti_is_tenant_qual(Oid relid, Index varno, Node *expr);
-
-/* guard.c defines tenant_iso.unsafe_ddl, which several files obey */
-extern bool ti_unsafe_ddl(void);
-
-/* auth.c: signed tenant context (tenant_iso.authenticate / sign and their keys) */
-extern void ti_auth_init(void);
-
-/* executor.c: per-statement enforcement */
-extern void ti_executor_init(void);
-extern int	ti_explain_analyze_depth;
-extern int	ti_matview_depth;
-
-/* planner.c: implied leakproof conditions (LIKE prefixes) */
-extern void ti_planner_init(void);
-extern int	ti_tenant_param_id(PlannedStmt *stmt);
-
-/* guard.c: ProcessUtility hook (post-DDL invariants, TRUNCATE, rules) */
-extern void ti_guard_init(void);
-extern bool ti_in_internal_ddl;
-extern void ti_refuse_fk_into_tenant_tables(Oid relid);
-
-/* ddl.c: the schema check event trigger and the set-up of a tenant table */
-extern void ti_ddl_init(void);
-extern bool ti_relation_is_managed(Oid relid);
-extern void ti_setup_tenant_table(Oid relid, bool notice);
-extern void ti_enroll_table(Oid relid, const char *command_tag, bool notice);
-extern void ti_check_view(Oid viewid, bool fix);
-extern void ti_check_new_indexes(Oid relid, List *before);
-extern bool ti_has_tenant_ancestor(Oid relid);
-extern Oid	ti_non_tenant_ancestor(Oid relid);
-extern void ti_check_tenant_column(Oid relid, const char *command_tag);
-
-/* internal.c: catalog queries and set-up DDL as the extension's owner */
+/* internal.c: the extension's own work, as its owner */
+extern bool ti_internal_active(void);
 extern Oid	ti_extension_owner(void);
+extern Oid	ti_extension_schema(void);
 extern char *ti_qualified_name(Oid relid);
 extern void ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest);
 extern void ti_end_internal(Oid save_userid, int save_sec, int save_nest);
+extern void ti_internal_ddl(const char *sql);
 extern List *ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
 							   long limit, int ncols);
 extern bool ti_internal_exists(const char *sql, Oid relid);
 extern List *ti_internal_oids(const char *sql, Oid relid);
 
-/* verify.c: invariant checks of a tenant table */
-extern void ti_verify_table(Oid relid, bool error_on_violation);
-extern List *ti_table_violation_names(Oid relid);
-extern void ti_verify_table_since(Oid relid, List *before);
-extern void ti_verify_table_checks(Oid relid, bool error_on_violation, const char *only);
-#define TI_KEY_CHECKS "unique_key_without_tenant,foreign_key_without_tenant"
+/* refusal.c: how rules refuse, and the escape hatch tenant_iso.unsafe_ddl */
+extern void ti_refusal_init(void);
+extern bool ti_unsafe_ddl(void);
+extern void ti_refuse(int sqlstate, const char *msg, const char *detail, const char *hint);
+
+/* text.c: lists of names for messages */
+extern List *ti_sorted_strings(List *items);
+extern char *ti_join_strings(List *items);
+extern bool ti_name_in_list(const char *name, const char *list);
 
 #endif							/* TENANT_ISO_H */

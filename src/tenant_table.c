@@ -23,13 +23,23 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -43,12 +53,14 @@
 /* Looked up lazily, forgotten on catalog changes. */
 static Oid	ti_namespace = InvalidOid;
 static Oid	tenant_func = InvalidOid;
+static Oid	stamp_func = InvalidOid;
 
 static void
 forget_oids(Datum arg, int cacheid, uint32 hashvalue)
 {
 	ti_namespace = InvalidOid;
 	tenant_func = InvalidOid;
+	stamp_func = InvalidOid;
 }
 
 void
@@ -58,12 +70,16 @@ ti_tenant_table_init(void)
 	CacheRegisterSyscacheCallback(PROCOID, forget_oids, (Datum) 0);
 }
 
-/* The OID of schema tenant_iso, or InvalidOid. */
+/*
+ * The OID of the extension's schema (pg_extension.extnamespace: its
+ * identity, whatever its name), or InvalidOid when the extension is not
+ * installed.
+ */
 Oid
 ti_schema_oid(void)
 {
 	if (!OidIsValid(ti_namespace))
-		ti_namespace = get_namespace_oid(TI_SCHEMA, true);
+		ti_namespace = ti_extension_schema();
 	return ti_namespace;
 }
 
@@ -75,6 +91,16 @@ ti_tenant_func_oid(void)
 		tenant_func = LookupFuncName(list_make2(makeString(TI_SCHEMA), makeString("current_org_id")),
 									 0, NULL, true);
 	return tenant_func;
+}
+
+/* The OID of tenant_iso.stamp_organization_id(), or InvalidOid. */
+Oid
+ti_stamp_func_oid(void)
+{
+	if (!OidIsValid(stamp_func) && OidIsValid(ti_schema_oid()))
+		stamp_func = LookupFuncName(list_make2(makeString(TI_SCHEMA), makeString("stamp_organization_id")),
+									0, NULL, true);
+	return stamp_func;
 }
 
 bool
@@ -105,6 +131,71 @@ ti_relid_is_tenant_table(Oid relid)
 	result = ti_relation_is_tenant_table(rel);
 	RelationClose(rel);
 	return result;
+}
+
+/* Does a catalog scan by an index on (relid, name) find a row? */
+static bool
+catalog_has(Oid catalog, Oid index, AttrNumber relatt, AttrNumber nameatt, Oid relid, const char *name)
+{
+	Relation	rel = table_open(catalog, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	bool		found;
+
+	ScanKeyInit(&key[0], relatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], nameatt, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum(name));
+	scan = systable_beginscan(rel, index, true, NULL, 2, key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Does relid have a policy of this name? */
+bool
+ti_relid_has_policy(Oid relid, const char *name)
+{
+	return catalog_has(PolicyRelationId, PolicyPolrelidPolnameIndexId, Anum_pg_policy_polrelid,
+					   Anum_pg_policy_polname, relid, name);
+}
+
+/* Does relid carry the generated policy (by name; whatever its state)? */
+bool
+ti_relid_has_isolation_policy(Oid relid)
+{
+	return ti_relid_has_policy(relid, TI_ISOLATION_POLICY);
+}
+
+/*
+ * Is relid a table the guard protects?  A tenant table, or a table that
+ * carries any of the generated objects (the tenant_isolation policy, the
+ * registry foreign key, the stamping trigger) whatever the state of its row
+ * level security, so that one deliberate unsafe_ddl step cannot switch the
+ * guard off for the steps that follow.  Temporary tables are never tenant
+ * tables (a session's own objects named like ours are not guarded).
+ */
+bool
+ti_relid_is_guarded(Oid relid)
+{
+	HeapTuple	tup;
+	bool		temporary;
+
+	if (!OidIsValid(relid) || ti_relid_is_registry(relid))
+		return false;
+	/* a relation the current command creates is not in the caches yet: not guarded */
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	temporary = ((Form_pg_class) GETSTRUCT(tup))->relpersistence == RELPERSISTENCE_TEMP;
+	ReleaseSysCache(tup);
+	if (temporary)
+		return false;
+	if (ti_relid_is_tenant_table(relid) || ti_relid_has_isolation_policy(relid))
+		return true;
+	return catalog_has(ConstraintRelationId, ConstraintRelidTypidNameIndexId, Anum_pg_constraint_conrelid,
+					   Anum_pg_constraint_conname, relid, TI_REGISTRY_FK) ||
+		catalog_has(TriggerRelationId, TriggerRelidNameIndexId, Anum_pg_trigger_tgrelid,
+					Anum_pg_trigger_tgname, relid, TI_STAMP_TRIGGER);
 }
 
 /* Is relid the registry tenant_iso.organizations? */
@@ -150,6 +241,21 @@ ti_tenant_scoping_applies(Oid checkAsUser)
 }
 
 /*
+ * Is a referential action running as a table's owner on behalf of another
+ * role (one that tenant scoping applies to)?  PostgreSQL switches to the
+ * owner without a security-restricted context: a trigger fired there (the
+ * owner's, resolving an unqualified name through the caller's search_path)
+ * could run the caller's code with the owner's rights.  Temporary objects
+ * and utility statements are refused there (executor.c, guard.c).
+ */
+bool
+ti_in_foreign_referential_action(void)
+{
+	return InNoForceRLSOperation() && GetUserId() != GetOuterUserId() &&
+		!ti_role_bypasses_tenant(GetOuterUserId());
+}
+
+/*
  * The tenant comparison of a tenant table, for range table index varno:
  * "<tenant column> = tenant_iso.current_org_id()", built as PostgreSQL
  * parses it (a tenant column of a domain over uuid is relabelled to uuid).
@@ -178,6 +284,27 @@ ti_tenant_qual(Oid relid, Index varno)
 	call = makeFuncExpr(tenant_func, UUIDOID, NIL, InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 	return make_opclause(TI_OID_UUID_EQ_OP, BOOLOID, false, left, (Expr *) call,
 						 InvalidOid, InvalidOid);
+}
+
+/*
+ * Does an index lead with the tenant column (first key column)?  The tenant
+ * index invariant also wants it valid and without predicate.
+ */
+bool
+ti_index_leads_with_tenant(Form_pg_index index, AttrNumber tenantatt)
+{
+	return index->indnkeyatts > 0 && tenantatt > 0 && index->indkey.values[0] == tenantatt;
+}
+
+/*
+ * Is an index on exactly one column of type uuid (or a domain over it)?
+ * Such a key cannot serve as a value oracle: a random id cannot be guessed.
+ */
+bool
+ti_index_is_single_uuid(Oid relid, Form_pg_index index)
+{
+	return index->indnkeyatts == 1 && index->indkey.values[0] > 0 &&
+		getBaseType(get_atttype(relid, index->indkey.values[0])) == UUIDOID;
 }
 
 /* Is expr, for range table index varno of relid, the generated tenant comparison? */

@@ -1,0 +1,262 @@
+/*-------------------------------------------------------------------------
+ * src/expressions.c
+ *		Expressions that DDL evaluates over every row of a tenant table.
+ *
+ * Building an index, validating a CHECK or domain constraint, filling a
+ * generated column and rewriting a column with USING evaluate expressions
+ * over all rows, every tenant's, without row level security.  A function
+ * in such an expression sees those rows; one that prints, stores or
+ * otherwise leaks its arguments reveals other tenants' data to the role
+ * that runs the DDL (the table owner).
+ *
+ * Invariants:
+ *	- Such an expression on a tenant table may only call functions that are
+ *	  leakproof, or built into PostgreSQL and immutable (no side effects).
+ *	  Operators, casts (also through I/O functions) and domain checks count
+ *	  as the functions they run.  The rule is checked when the object is
+ *	  created (before any row is read: the object access hook runs before
+ *	  the build or validation) and as an invariant of the table.
+ *	- What remains possible is documented: a built-in function can raise an
+ *	  error that quotes one value (a failed cast); the table owner must be
+ *	  trusted with those messages.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/regproc.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parse_expr.h"
+#include "parser/parse_node.h"
+#include "parser/parse_relation.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "tenant_iso.h"
+
+static bool unsafe_walker(Node *node, Oid *bad);
+
+/* check_functions_in_node() callback: true (stop) for a function that may leak. */
+static bool
+function_may_leak(Oid funcid, void *context)
+{
+	if (get_func_leakproof(funcid))
+		return false;
+	if (funcid < FirstNormalObjectId && func_volatile(funcid) == PROVOLATILE_IMMUTABLE)
+		return false;
+	*(Oid *) context = funcid;
+	return true;
+}
+
+/* The CHECK constraints of a domain (and of the domains it is based on) are evaluated too. */
+static bool
+domain_checks_unsafe(Oid typid, Oid *bad)
+{
+	int32		typmod = -1;
+
+	while (get_typtype(typid) == TYPTYPE_DOMAIN)
+	{
+		Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		bool		unsafe = false;
+
+		ScanKeyInit(&key, Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(typid));
+		scan = systable_beginscan(rel, ConstraintTypidIndexId, true, NULL, 1, &key);
+		while (!unsafe && HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			Datum		bin = heap_getattr(tup, Anum_pg_constraint_conbin, RelationGetDescr(rel), &isnull);
+
+			if (!isnull)
+				unsafe = unsafe_walker(stringToNode(TextDatumGetCString(bin)), bad);
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		if (unsafe)
+			return true;
+		typid = getBaseTypeAndTypmod(typid, &typmod);
+	}
+	return false;
+}
+
+static bool
+unsafe_walker(Node *node, Oid *bad)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, function_may_leak, (void *) bad))
+		return true;
+	if (IsA(node, CoerceToDomain) && domain_checks_unsafe(((CoerceToDomain *) node)->resulttype, bad))
+		return true;
+	return expression_tree_walker(node, unsafe_walker, (void *) bad);
+}
+
+/*
+ * Does an expression call a function that may leak the rows it is
+ * evaluated over (see the file header)?  *bad names it.
+ */
+bool
+ti_expr_is_unsafe(Node *expr, Oid *bad)
+{
+	*bad = InvalidOid;
+	return unsafe_walker(expr, bad);
+}
+
+/* Refuse an expression that DDL would evaluate over every row of a tenant table. */
+void
+ti_check_expression(Oid relid, Node *expr, const char *what)
+{
+	Oid			bad;
+
+	if (!ti_expr_is_unsafe(expr, &bad))
+		return;
+	ti_refuse(ERRCODE_INSUFFICIENT_PRIVILEGE,
+			  psprintf("%s on tenant table %s calls function %s, which may reveal other tenants' rows",
+					   what, ti_qualified_name(relid), format_procedure(bad)),
+			  "It is evaluated over every row of the table, every tenant's, without row level security; the function is neither leakproof nor a built-in immutable function.",
+			  "Use leakproof or built-in immutable functions only, or have a superuser review the function and mark it LEAKPROOF.");
+}
+
+/* The pg_node_tree column of a catalog tuple, as a node (NULL if null). */
+static Node *
+node_column(HeapTuple tup, int attnum, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, attnum, desc, &isnull);
+
+	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(d));
+}
+
+/*
+ * The first expression of relid that DDL evaluates over every row and that
+ * may leak (index expressions and predicates, CHECK constraints, generated
+ * columns), described for a message; NULL when there is none.  snapshot:
+ * NULL for the catalog snapshot, SnapshotSelf for objects the current
+ * command is creating.
+ */
+char *
+ti_unsafe_table_expression(Oid relid, Snapshot snapshot)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			bad;
+	char	   *found = NULL;
+
+	rel = table_open(IndexRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, IndexIndrelidIndexId, true, snapshot, 1, &key);
+	while (found == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		if (ti_expr_is_unsafe(node_column(tup, Anum_pg_index_indexprs, RelationGetDescr(rel)), &bad) ||
+			ti_expr_is_unsafe(node_column(tup, Anum_pg_index_indpred, RelationGetDescr(rel)), &bad))
+			found = psprintf("index %s calls function %s",
+							 quote_identifier(get_rel_name(((Form_pg_index) GETSTRUCT(tup))->indexrelid)),
+							 format_procedure(bad));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	rel = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, snapshot, 1, &key);
+	while (found == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+
+		if (con->contype == CONSTRAINT_CHECK &&
+			ti_expr_is_unsafe(node_column(tup, Anum_pg_constraint_conbin, RelationGetDescr(rel)), &bad))
+			found = psprintf("CHECK constraint %s calls function %s",
+							 quote_identifier(NameStr(con->conname)), format_procedure(bad));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	rel = table_open(AttrDefaultRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, AttrDefaultIndexId, true, snapshot, 1, &key);
+	while (found == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		AttrNumber	att = ((Form_pg_attrdef) GETSTRUCT(tup))->adnum;
+
+		if (get_attgenerated(relid, att) != '\0' &&
+			ti_expr_is_unsafe(node_column(tup, Anum_pg_attrdef_adbin, RelationGetDescr(rel)), &bad))
+			found = psprintf("generated column %s calls function %s",
+							 quote_identifier(get_attname(relid, att, false)), format_procedure(bad));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Does an expression read a column other than attnum? */
+static bool
+other_column_walker(Node *node, AttrNumber *attnum)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+		return ((Var *) node)->varattno != *attnum;
+	return expression_tree_walker(node, other_column_walker, (void *) attnum);
+}
+
+/* ALTER COLUMN ... TYPE ... USING expr of one column of a tenant table. */
+static void
+check_column_rewrite(Oid relid, const char *colname, Node *using)
+{
+	ParseState *pstate = make_parsestate(NULL);
+	Relation	rel = relation_open(relid, NoLock);
+	ParseNamespaceItem *nsitem;
+	AttrNumber	attnum = get_attnum(relid, colname);
+	Node	   *expr;
+
+	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, NULL, false, true);
+	addNSItemToQuery(pstate, nsitem, false, true, true);
+	expr = transformExpr(pstate, copyObject(using), EXPR_KIND_ALTER_COL_TRANSFORM);
+	relation_close(rel, NoLock);
+	if (attnum == InvalidAttrNumber || other_column_walker(expr, &attnum))
+		ti_refuse(ERRCODE_INSUFFICIENT_PRIVILEGE,
+				  psprintf("USING expression for column \"%s\" of tenant table %s reads other columns",
+						   colname, ti_qualified_name(relid)),
+				  "The rewrite runs over every row, every tenant's, without row level security: an expression that reads other columns (organization_id among them) could change one tenant's rows based on another's, or single them out.",
+				  "Convert the column from its own value only, or migrate the data with UPDATE under each tenant.");
+	ti_check_expression(relid, expr, "a USING expression");
+}
+
+/*
+ * The USING expressions of ALTER TABLE ... ALTER COLUMN ... TYPE on a tenant
+ * table, checked before the rewrite runs.
+ */
+void
+ti_check_column_rewrites(Oid relid, AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_AlterColumnType && cmd->def != NULL && IsA(cmd->def, ColumnDef) &&
+			((ColumnDef *) cmd->def)->raw_default != NULL)
+			check_column_rewrite(relid, cmd->name, ((ColumnDef *) cmd->def)->raw_default);
+	}
+}

@@ -1,0 +1,404 @@
+/*-------------------------------------------------------------------------
+ * src/objaccess.c
+ *		The object access hook: every creation, alteration, drop and
+ *		truncation of a catalog object reaches it, whatever statement or
+ *		cascade caused it (DROP ... CASCADE, DROP OWNED, DROP EXTENSION of
+ *		another extension, ALTER DOMAIN, ...).  contrib/sepgsql is the model.
+ *
+ * It maps the object to the tenant table it belongs to (a column, index,
+ * constraint, policy, trigger, rule, default, statistics object of the
+ * table; the columns of a domain's type) and then:
+ *	- refuses at once what must never run: a rule on a tenant table, a
+ *	  TRUNCATE by a role tenant scoping applies to, an unsafe expression or
+ *	  a key without organization_id before an index is built or a
+ *	  constraint validated, expression statistics, a change of the
+ *	  extension's schema;
+ *	- notes the table for the guard, which verifies its invariants when the
+ *	  statement ends (guard.c).
+ * Nothing is checked while the extension itself runs DDL or is being
+ * created or updated.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_statistic_ext.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "tenant_iso.h"
+
+static object_access_hook_type prev_object_access = NULL;
+
+/*
+ * The catalog row of an object by its OID (SnapshotSelf: the current
+ * command may have just created it), copied; NULL when not found.
+ */
+static HeapTuple
+object_row(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objectId, TupleDesc *desc)
+{
+	Relation	rel = table_open(catalog, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key, oidatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objectId));
+	scan = systable_beginscan(rel, oidindex, true, SnapshotSelf, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		tup = heap_copytuple(tup);
+	*desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return tup;
+}
+
+/* The pg_node_tree column of a row, as a node (NULL if null). */
+static Node *
+node_column(HeapTuple tup, int attnum, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, attnum, desc, &isnull);
+
+	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(d));
+}
+
+/* The relations with a column of type typid (a domain), from pg_depend. */
+static List *
+tables_using_type(Oid typid)
+{
+	Relation	rel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *result = NIL;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(TypeRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(typid));
+	scan = systable_beginscan(rel, DependReferenceIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
+
+		if (dep->classid == RelationRelationId && dep->objsubid > 0)
+			result = list_append_unique_oid(result, dep->objid);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * The guarded table a relation belongs to (itself, or an index's table), or
+ * InvalidOid.  An index the current command creates is found with
+ * SnapshotSelf (its rows are not in the caches yet).
+ */
+static Oid
+guarded_table_of_relation(Oid relid)
+{
+	TupleDesc	desc;
+	HeapTuple	tup = object_row(IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid,
+								 relid, &desc);
+
+	if (HeapTupleIsValid(tup))
+		relid = ((Form_pg_index) GETSTRUCT(tup))->indrelid;
+	return ti_relid_is_guarded(relid) ? relid : InvalidOid;
+}
+
+
+static void
+refuse_expression_statistics(Oid relid)
+{
+	ti_refuse(ERRCODE_INSUFFICIENT_PRIVILEGE,
+			  psprintf("cannot create statistics on expressions of tenant table %s", ti_qualified_name(relid)),
+			  "ANALYZE would evaluate the expressions over every tenant's rows, and their statistics are readable beyond the current tenant.",
+			  "Create statistics on columns only.");
+}
+
+/* A new constraint: a CHECK of a tenant table, or of a domain tenant tables use. */
+static void
+post_create_constraint(Oid objectId)
+{
+	TupleDesc	desc;
+	HeapTuple	tup = object_row(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
+								 objectId, &desc);
+	Form_pg_constraint con;
+	ListCell   *lc;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	con = (Form_pg_constraint) GETSTRUCT(tup);
+	if (OidIsValid(con->conrelid) && ti_relid_is_guarded(con->conrelid))
+	{
+		if (con->contype == CONSTRAINT_CHECK)
+			ti_check_expression(con->conrelid, node_column(tup, Anum_pg_constraint_conbin, desc),
+								"a CHECK constraint");
+		ti_guard_note_table(con->conrelid, false);
+	}
+	if (OidIsValid(con->contypid) && con->contype == CONSTRAINT_CHECK)
+	{
+		foreach(lc, tables_using_type(con->contypid))
+			if (ti_relid_is_guarded(lfirst_oid(lc)))
+				ti_check_expression(lfirst_oid(lc), node_column(tup, Anum_pg_constraint_conbin, desc),
+									"a domain CHECK constraint");
+	}
+}
+
+/* A new column default of a tenant table: a generated column's expression must be safe. */
+static void
+post_create_default(Oid objectId)
+{
+	TupleDesc	desc;
+	HeapTuple	tup = object_row(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
+								 objectId, &desc);
+	Form_pg_attrdef def;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	def = (Form_pg_attrdef) GETSTRUCT(tup);
+	if (!ti_relid_is_guarded(def->adrelid))
+		return;
+	if (get_attgenerated(def->adrelid, def->adnum) != '\0')
+		ti_check_expression(def->adrelid, node_column(tup, Anum_pg_attrdef_adbin, desc),
+							"a generated column");
+	ti_guard_note_table(def->adrelid, false);
+}
+
+static void
+post_create_statistics(Oid objectId)
+{
+	TupleDesc	desc;
+	HeapTuple	tup = object_row(StatisticExtRelationId, StatisticExtOidIndexId, Anum_pg_statistic_ext_oid,
+								 objectId, &desc);
+	Oid			relid;
+
+	if (!HeapTupleIsValid(tup))
+		return;
+	relid = ((Form_pg_statistic_ext) GETSTRUCT(tup))->stxrelid;
+	if (ti_relid_is_guarded(relid) && node_column(tup, Anum_pg_statistic_ext_stxexprs, desc) != NULL)
+		refuse_expression_statistics(relid);
+}
+
+/* The name of a rule the current command may have just created. */
+static char *
+rule_name(Oid objectId)
+{
+	TupleDesc	desc;
+	HeapTuple	tup = object_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, objectId, &desc);
+
+	return HeapTupleIsValid(tup) ? pstrdup(NameStr(((Form_pg_rewrite) GETSTRUCT(tup))->rulename)) : "?";
+}
+
+/* The table a policy, trigger or rule belongs to. */
+static Oid
+owning_table(Oid classId, Oid objectId)
+{
+	TupleDesc	desc;
+	HeapTuple	tup;
+
+	switch (classId)
+	{
+		case PolicyRelationId:
+			tup = object_row(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid, objectId, &desc);
+			return HeapTupleIsValid(tup) ? ((Form_pg_policy) GETSTRUCT(tup))->polrelid : InvalidOid;
+		case TriggerRelationId:
+			tup = object_row(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid, objectId, &desc);
+			return HeapTupleIsValid(tup) ? ((Form_pg_trigger) GETSTRUCT(tup))->tgrelid : InvalidOid;
+		case RewriteRelationId:
+			tup = object_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, objectId, &desc);
+			return HeapTupleIsValid(tup) ? ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class : InvalidOid;
+		case ConstraintRelationId:
+			tup = object_row(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid, objectId, &desc);
+			return HeapTupleIsValid(tup) ? ((Form_pg_constraint) GETSTRUCT(tup))->conrelid : InvalidOid;
+		case AttrDefaultRelationId:
+			tup = object_row(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid, objectId, &desc);
+			return HeapTupleIsValid(tup) ? ((Form_pg_attrdef) GETSTRUCT(tup))->adrelid : InvalidOid;
+		default:
+			return InvalidOid;
+	}
+}
+
+static void
+post_create(Oid classId, Oid objectId, int subId)
+{
+	Oid			relid;
+
+	switch (classId)
+	{
+		case RelationRelationId:
+			relid = guarded_table_of_relation(objectId);
+			if (!OidIsValid(relid))
+				return;
+			if (relid != objectId && subId == 0)
+			{
+				ti_check_new_index(relid, objectId);
+				ti_guard_note_new_index(relid, objectId);
+			}
+			ti_guard_note_table(relid, false);
+			return;
+		case ConstraintRelationId:
+			post_create_constraint(objectId);
+			return;
+		case AttrDefaultRelationId:
+			post_create_default(objectId);
+			return;
+		case StatisticExtRelationId:
+			post_create_statistics(objectId);
+			return;
+		case RewriteRelationId:
+			relid = owning_table(classId, objectId);
+			if (OidIsValid(relid) && ti_relid_is_guarded(relid))
+				ti_refuse_rule(relid, rule_name(objectId));
+			return;
+		case PolicyRelationId:
+		case TriggerRelationId:
+			relid = owning_table(classId, objectId);
+			if (OidIsValid(relid) && ti_relid_is_guarded(relid))
+				ti_guard_note_table(relid, false);
+			return;
+		default:
+			return;
+	}
+}
+
+/* The extension's schema may not be renamed or given away (its name is in every statement). */
+static void
+post_alter_namespace(Oid objectId)
+{
+	if (objectId == ti_schema_oid())
+		ti_refuse(ERRCODE_INSUFFICIENT_PRIVILEGE,
+				  "cannot alter schema tenant_iso",
+				  "The schema belongs to extension tenant_iso: its name and owner are part of the tenant boundary.",
+				  "Leave the schema as the extension created it.");
+}
+
+/* A domain or type was altered: the tenant tables that use it are checked. */
+static void
+post_alter_type(Oid objectId)
+{
+	ListCell   *lc;
+
+	foreach(lc, tables_using_type(objectId))
+		if (ti_relid_is_guarded(lfirst_oid(lc)))
+			ti_guard_note_table(lfirst_oid(lc), false);
+}
+
+static void
+post_alter(Oid classId, Oid objectId, int subId)
+{
+	Oid			relid;
+
+	switch (classId)
+	{
+		case RelationRelationId:
+			relid = guarded_table_of_relation(objectId);
+			break;
+		case NamespaceRelationId:
+			post_alter_namespace(objectId);
+			return;
+		case TypeRelationId:
+			post_alter_type(objectId);
+			return;
+		default:
+			relid = owning_table(classId, objectId);
+			break;
+	}
+	if (OidIsValid(relid) && ti_relid_is_guarded(relid))
+		ti_guard_note_table(relid, false);
+}
+
+/*
+ * An object is about to be dropped: note its tenant table with the table's
+ * state before the drop (so only new damage is refused).  The extension
+ * itself cannot go while tenant tables exist.
+ */
+static void
+pre_drop(Oid classId, Oid objectId, int subId)
+{
+	Oid			relid;
+
+	switch (classId)
+	{
+		case RelationRelationId:
+			relid = guarded_table_of_relation(objectId);
+			break;
+		case TypeRelationId:
+			post_alter_type(objectId);
+			return;
+		default:
+			relid = owning_table(classId, objectId);
+			if (!ti_relid_is_guarded(relid))
+				relid = InvalidOid;
+			break;
+	}
+	if (OidIsValid(relid))
+		ti_guard_note_table(relid, true);
+}
+
+/* TRUNCATE ignores row level security: refused for roles tenant scoping applies to. */
+static void
+pre_truncate(Oid relid)
+{
+	if (ti_relid_is_tenant_table(relid) && ti_tenant_scoping_applies(InvalidOid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot truncate tenant table %s", ti_qualified_name(relid)),
+				 errdetail("TRUNCATE ignores row level security and would empty the table for every organization."),
+				 errhint("Use DELETE FROM %s to remove the current tenant's rows.", ti_qualified_name(relid))));
+}
+
+static void
+ti_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	if (prev_object_access)
+		prev_object_access(access, classId, objectId, subId, arg);
+	if (ti_internal_active() || creating_extension || !IsTransactionState() ||
+		!OidIsValid(ti_schema_oid()))
+		return;
+	switch (access)
+	{
+		case OAT_POST_CREATE:
+			post_create(classId, objectId, subId);
+			break;
+		case OAT_POST_ALTER:
+			post_alter(classId, objectId, subId);
+			break;
+		case OAT_DROP:
+			pre_drop(classId, objectId, subId);
+			break;
+		case OAT_TRUNCATE:
+			pre_truncate(objectId);
+			break;
+		default:
+			break;
+	}
+}
+
+void
+ti_objaccess_init(void)
+{
+	prev_object_access = object_access_hook;
+	object_access_hook = ti_object_access;
+}
