@@ -678,7 +678,10 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	{
 		if (active)
 			before_statement(pstmt->utilityStmt, context);
-		call_next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc, active);
+		/* COPY FROM into a tenant table runs as INSERT does (copy.c) */
+		if (!(active && IsA(pstmt->utilityStmt, CopyStmt) &&
+			  ti_copy_intercept(pstmt, queryString, params, queryEnv, qc)))
+			call_next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc, active);
 		if (active)
 			after_statement();
 	}

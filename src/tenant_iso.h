@@ -6,7 +6,7 @@
  * by one file only are static there.  Files call "down" only:
  *
  *	  tenant_iso.c (init)
- *	  -> hooks:  executor.c  planner.c  guard.c  objaccess.c
+ *	  -> hooks:  executor.c  planner.c  guard.c  objaccess.c  copy.c
  *	             setup.c (event trigger)  stamp.c (trigger)  audit.c
  *	  -> rules:  context.c  auth.c  organizations.c  invariants.c
  *	             indexes.c  expressions.c  views.c  fk.c  managed.c
@@ -26,6 +26,8 @@
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 #include "nodes/primnodes.h"
+#include "tcop/cmdtag.h"
+#include "utils/queryenvironment.h"
 #include "utils/relcache.h"
 #include "utils/snapshot.h"
 #include "utils/uuid.h"
@@ -158,6 +160,10 @@ extern void ti_guard_note_table(Oid relid, bool capture_before);
 extern void ti_guard_note_new_index(Oid relid, Oid indexoid);
 extern void ti_refuse_rule(Oid relid, const char *rulename);
 extern List *ti_all_tenant_tables(void);
+
+/* copy.c: COPY FROM into tenant tables */
+extern bool ti_copy_intercept(PlannedStmt *pstmt, const char *queryString, ParamListInfo params,
+							  QueryEnvironment *queryEnv, QueryCompletion *qc);
 
 /* objaccess.c: the object access hook */
 extern void ti_objaccess_init(void);
