@@ -6,7 +6,7 @@
  * by one file only are static there.  Files call "down" only:
  *
  *	  tenant_iso.c (init)
- *	  -> hooks:  executor.c  planner.c  guard.c  objaccess.c  copy.c
+ *	  -> hooks:  executor.c  stats.c  planner.c  guard.c  objaccess.c  copy.c
  *	             setup.c (event trigger)  stamp.c (trigger)  audit.c
  *	  -> rules:  context.c  auth.c  organizations.c  invariants.c
  *	             indexes.c  expressions.c  views.c  fk.c  managed.c
@@ -150,6 +150,9 @@ extern void ti_auth_init(void);
 /* executor.c: per-statement enforcement */
 extern void ti_executor_init(void);
 extern void ti_executor_mark(bool explain_analyze, bool matview, int delta);
+
+/* stats.c: per-tenant load figures */
+extern void ti_stats_init(void);
 
 /* planner.c: tenant comparison first, the tenant parameter, implied conditions */
 extern void ti_planner_init(void);

@@ -520,3 +520,35 @@ SELECT pg_temp.holds((SELECT count(*) FROM users) = 2 AND (SELECT count(*) FROM 
 \set ECHO queries
 RESET ROLE;
 
+
+\echo
+\echo '======================================================================'
+\echo '16. Which tenant is loading the database?'
+\echo '======================================================================'
+\echo 'tenant_iso.tenant_stats counts, per organization, the statements on tenant'
+\echo 'tables this walk-through ran, their rows and their time (superusers and'
+\echo 'members of pg_read_all_stats only: it tells each tenant''s volume).'
+SELECT coalesce(o.name, s.organization_id::text) AS organization, s.statements,
+       s.rows_returned, s.rows_inserted, s.rows_updated, s.rows_deleted,
+       round(s.total_exec_time::numeric, 2) AS total_ms
+    FROM tenant_iso.tenant_stats s LEFT JOIN tenant_iso.organizations o ON o.id = s.organization_id
+    ORDER BY s.statements DESC;
+\set ECHO none
+\set QUIET on
+SELECT pg_temp.holds((SELECT statements FROM tenant_iso.tenant_stats WHERE organization_id = :'A') > 0,
+                 'Alpha Academy''s statements are counted') AS v \gset
+\echo :v
+\set QUIET off
+\set ECHO queries
+\echo 'The application role asks for them.  expected: refused'
+SET ROLE lms_app;
+\set ON_ERROR_STOP 0
+SELECT * FROM tenant_iso.tenant_stats;
+\set ON_ERROR_STOP 1
+\set ECHO none
+\set QUIET on
+SELECT pg_temp.refused(:'ERROR', :'LAST_ERROR_SQLSTATE', '42501') AS v \gset
+\echo :v
+\set QUIET off
+\set ECHO queries
+RESET ROLE;
