@@ -305,29 +305,23 @@ unix_now(void)
 	return now / USECS_PER_SEC + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 }
 
-/*
- * Verifies a token and returns its organization id (canonical text, in
- * org_out, TI_UUID_CHARS + 1 bytes).  Errors out on any failure.
- */
-static void
-verify_token(const char *tok, size_t len, char *org_out)
+/* A parsed v1 token: where its parts are. */
+typedef struct ParsedToken
 {
-	const char *p;
-	const char *dot1,
-			   *dot2,
-			   *dot3;
-	size_t		vlen;
-	size_t		i;
-	int64		expiry = 0;
-	uint8		given[PG_SHA256_DIGEST_LENGTH];
-	uint8		expected[PG_SHA256_DIGEST_LENGTH];
-	bool		ok;
+	const char *org;			/* TI_UUID_CHARS characters */
+	size_t		signed_len;		/* length of "v1.<org>.<expiry>" */
+	int64		expiry;
+	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+} ParsedToken;
 
-	if (len == 0)
-		malformed("The token is empty.");
+/* The version, up to the first dot: "v1" or an error. */
+static const char *
+parse_version(const char *tok, size_t len)
+{
+	const char *dot1 = memchr(tok, '.', Min(len, 16));
+	size_t		vlen,
+				i;
 
-	/* version: "v" and digits up to the first dot */
-	dot1 = memchr(tok, '.', Min(len, 16));
 	if (tok[0] != 'v' || dot1 == NULL || dot1 == tok + 1)
 		malformed("The token does not start with a version such as \"v1.\".");
 	vlen = dot1 - tok;
@@ -340,32 +334,34 @@ verify_token(const char *tok, size_t len, char *org_out)
 				 errmsg("unsupported tenant token version \"%.*s\"", (int) vlen, tok),
 				 errdetail("This version of tenant_iso accepts version v1 tokens only."),
 				 errhint("Mint v1 tokens, or upgrade tenant_iso.")));
+	return dot1;
+}
 
-	if (len > TI_MAX_V1_TOKEN_BYTES)
-		malformed(psprintf("The token is %zu bytes long; a v1 token has at most %d.",
-						   len, TI_MAX_V1_TOKEN_BYTES));
+/* The expiry digits between p and the next dot; returns that dot. */
+static const char *
+parse_expiry(const char *p, const char *end, int64 *expiry)
+{
+	const char *dot3 = memchr(p, '.', end - p);
 
-	/* organization id */
-	p = dot1 + 1;
-	dot2 = memchr(p, '.', len - (p - tok));
-	if (dot2 == NULL || dot2 - p != TI_UUID_CHARS || !is_canonical_uuid(p))
-		malformed("The organization id is not a UUID in canonical form (36 characters, lowercase hex digits and hyphens).");
-
-	/* expiry */
-	p = dot2 + 1;
-	dot3 = memchr(p, '.', len - (p - tok));
+	*expiry = 0;
 	if (dot3 == NULL || dot3 == p || dot3 - p > TI_MAX_EXPIRY_DIGITS || (p[0] == '0' && dot3 - p > 1))
 		malformed("The expiry is not a Unix time in whole seconds.");
 	for (; p < dot3; p++)
 	{
 		if (*p < '0' || *p > '9')
 			malformed("The expiry is not a Unix time in whole seconds.");
-		expiry = expiry * 10 + (*p - '0');
+		*expiry = *expiry * 10 + (*p - '0');
 	}
+	return dot3;
+}
 
-	/* MAC */
-	p = dot3 + 1;
-	if ((size_t) (tok + len - p) != TI_MAC_HEX_CHARS)
+/* The 64 lowercase hex digits of the MAC, from p to end. */
+static void
+parse_mac(const char *p, const char *end, uint8 *mac)
+{
+	size_t		i;
+
+	if ((size_t) (end - p) != TI_MAC_HEX_CHARS)
 		malformed("The signature is not 64 lowercase hex digits.");
 	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
 	{
@@ -374,8 +370,40 @@ verify_token(const char *tok, size_t len, char *org_out)
 
 		if (hi < 0 || lo < 0)
 			malformed("The signature is not 64 lowercase hex digits.");
-		given[i] = (uint8) ((hi << 4) | lo);
+		mac[i] = (uint8) ((hi << 4) | lo);
 	}
+}
+
+/* Check a token's form (see the file header), without its signature. */
+static void
+parse_token(const char *tok, size_t len, ParsedToken *out)
+{
+	const char *end = tok + len;
+	const char *dot1,
+			   *dot2,
+			   *dot3;
+
+	if (len == 0)
+		malformed("The token is empty.");
+	dot1 = parse_version(tok, len);
+	if (len > TI_MAX_V1_TOKEN_BYTES)
+		malformed(psprintf("The token is %zu bytes long; a v1 token has at most %d.",
+						   len, TI_MAX_V1_TOKEN_BYTES));
+	out->org = dot1 + 1;
+	dot2 = memchr(out->org, '.', end - out->org);
+	if (dot2 == NULL || dot2 - out->org != TI_UUID_CHARS || !is_canonical_uuid(out->org))
+		malformed("The organization id is not a UUID in canonical form (36 characters, lowercase hex digits and hyphens).");
+	dot3 = parse_expiry(dot2 + 1, end, &out->expiry);
+	out->signed_len = dot3 - tok;
+	parse_mac(dot3 + 1, end, out->mac);
+}
+
+/* Does the MAC verify with the current or the previous key (constant time)? */
+static bool
+signature_ok(const char *tok, const ParsedToken *t)
+{
+	uint8		expected[PG_SHA256_DIGEST_LENGTH];
+	bool		ok = false;
 
 	if (active_key == NULL && active_key_previous == NULL)
 		ereport(ERROR,
@@ -383,35 +411,45 @@ verify_token(const char *tok, size_t len, char *org_out)
 				 errmsg("no tenant token signing key is configured"),
 				 errdetail("tenant_iso.signing_key is not set, so no token can be verified."),
 				 errhint("Set tenant_iso.signing_key in postgresql.conf or with ALTER SYSTEM, then reload the configuration.")));
-
-	ok = false;
 	if (active_key != NULL)
 	{
-		compute_mac(active_key, tok, dot3 - tok, expected);
-		ok = equal_constant_time(given, expected, PG_SHA256_DIGEST_LENGTH);
+		compute_mac(active_key, tok, t->signed_len, expected);
+		ok = equal_constant_time(t->mac, expected, PG_SHA256_DIGEST_LENGTH);
 	}
 	if (!ok && active_key_previous != NULL)
 	{
-		compute_mac(active_key_previous, tok, dot3 - tok, expected);
-		ok = equal_constant_time(given, expected, PG_SHA256_DIGEST_LENGTH);
+		compute_mac(active_key_previous, tok, t->signed_len, expected);
+		ok = equal_constant_time(t->mac, expected, PG_SHA256_DIGEST_LENGTH);
 	}
 	explicit_bzero(expected, sizeof(expected));
-	if (!ok)
+	return ok;
+}
+
+/*
+ * Verifies a token and returns its organization id (canonical text, in
+ * org_out, TI_UUID_CHARS + 1 bytes).  Errors out on any failure, checking
+ * form, version, MAC, then expiry.
+ */
+static void
+verify_token(const char *tok, size_t len, char *org_out)
+{
+	ParsedToken t;
+
+	parse_token(tok, len, &t);
+	if (!signature_ok(tok, &t))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("invalid tenant token signature"),
 				 errdetail("The token was not signed with a signing key this server accepts, or it was altered."),
 				 errhint("Get a new token from your authentication service; check that it uses the current signing key.")));
-
-	if (expiry <= unix_now())
+	if (t.expiry <= unix_now())
 		ereport(ERROR,
 				(errcode(ERRCODE_TI_TOKEN_EXPIRED),
 				 errmsg("tenant token has expired"),
 				 errdetail("The token expired %lld second(s) ago.",
-						   (long long) (unix_now() - expiry)),
+						   (long long) (unix_now() - t.expiry)),
 				 errhint("Get a new token from your authentication service.")));
-
-	memcpy(org_out, dot1 + 1, TI_UUID_CHARS);
+	memcpy(org_out, t.org, TI_UUID_CHARS);
 	org_out[TI_UUID_CHARS] = '\0';
 }
 
