@@ -44,6 +44,21 @@ extern bool ti_attnotnull_valid(Oid relid, AttrNumber attnum, bool attnotnull);
 extern bool ti_constraint_enforced(FormData_pg_constraint *con);
 extern int	ti_att_stattarget(HeapTuple atttup);
 
+/*
+ * The ExecutorRun hook's parameters: 18 dropped execute_once.  A hook is
+ * written as  f(TI_EXECUTOR_RUN_PARAMS)  and passes on  (TI_EXECUTOR_RUN_ARGS);
+ * the parameters are named queryDesc, direction and count.
+ */
+#if PG_VERSION_NUM >= 180000
+#define TI_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define TI_EXECUTOR_RUN_ARGS	queryDesc, direction, count
+#else
+#define TI_EXECUTOR_RUN_PARAMS \
+	QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
+#define TI_EXECUTOR_RUN_ARGS	queryDesc, direction, count, execute_once
+#endif
+
 /* This backend's local transaction id. */
 #if PG_VERSION_NUM >= 170000
 #define ti_current_lxid()		(MyProc->vxid.lxid)

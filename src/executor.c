@@ -267,17 +267,16 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
  * while this run read tenant rows.
  */
 static void
-ti_ExecutorRun(QueryDesc *queryDesc, ScanDirection direction, uint64 count,
-			   bool execute_once)
+ti_ExecutorRun(TI_EXECUTOR_RUN_PARAMS)
 {
 	ti_context_check_unchanged(queryDesc);
 	ti_inflight_run_begin(queryDesc);
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(queryDesc, direction, count, execute_once);
+			prev_ExecutorRun(TI_EXECUTOR_RUN_ARGS);
 		else
-			standard_ExecutorRun(queryDesc, direction, count, execute_once);
+			standard_ExecutorRun(TI_EXECUTOR_RUN_ARGS);
 	}
 	PG_FINALLY();
 	{

@@ -502,14 +502,40 @@ order_write_checks(Query *query)
 /*
  * INSERT ... ON CONFLICT DO UPDATE ... WHERE: the WHERE clause sees the
  * existing row, which may be another tenant's (a key on a single uuid
- * column); PostgreSQL 16 and later evaluate it before the row level security
- * check of that row.  The tenant comparison goes first in it.
+ * column).  Depending on the server's version (and minor release) the WHERE
+ * clause is evaluated before or after the row level security check of that
+ * row (WCO_RLS_CONFLICT_CHECK).  The tenant comparison goes first in it, so
+ * that the statement's WHERE clause is never given another tenant's row:
+ *	  (tenant comparison) IS NOT TRUE OR (the statement's WHERE)
+ * when the generated policy's check of the existing row follows (the usual
+ * case): another tenant's row passes the WHERE clause unevaluated and that
+ * check refuses it (42501), the same refusal as without a WHERE clause and
+ * as on a server that checks the row first;
+ *	  (tenant comparison) AND (the statement's WHERE)
+ * otherwise: the row is skipped, never updated.
  */
+static bool
+has_tenant_conflict_check(Query *query, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->withCheckOptions)
+	{
+		WithCheckOption *wco = (WithCheckOption *) lfirst(lc);
+
+		if (wco->kind == WCO_RLS_CONFLICT_CHECK &&
+			ti_is_tenant_qual(relid, query->resultRelation, wco->qual))
+			return true;
+	}
+	return false;
+}
+
 static void
 scope_conflict_where(Query *query)
 {
 	RangeTblEntry *rte;
 	Expr	   *tenant;
+	Node	   *where;
 
 	if (query->onConflict == NULL || query->onConflict->action != ONCONFLICT_UPDATE ||
 		query->onConflict->onConflictWhere == NULL)
@@ -519,8 +545,18 @@ scope_conflict_where(Query *query)
 		!ti_tenant_scoping_applies(ti_query_rte_check_as_user(query, rte)) ||
 		(tenant = ti_tenant_qual(rte->relid, query->resultRelation)) == NULL)
 		return;
-	query->onConflict->onConflictWhere =
-		(Node *) make_and_qual((Node *) tenant, query->onConflict->onConflictWhere);
+	where = query->onConflict->onConflictWhere;
+	if (has_tenant_conflict_check(query, rte->relid))
+	{
+		BooleanTest *other = makeNode(BooleanTest);
+
+		other->arg = tenant;
+		other->booltesttype = IS_NOT_TRUE;
+		other->location = -1;
+		query->onConflict->onConflictWhere = (Node *) make_orclause(list_make2(other, where));
+	}
+	else
+		query->onConflict->onConflictWhere = (Node *) make_and_qual((Node *) tenant, where);
 }
 
 static void

@@ -272,7 +272,9 @@ SELECT is(tenant_iso.current_org_id(), :'org_a'::uuid, 'the failures left the te
 ------------------------------------------------------------------------------
 -- 7. Parallel query keeps working with an authenticated tenant
 ------------------------------------------------------------------------------
-SET force_parallel_mode = on;
+-- force_parallel_mode was renamed debug_parallel_query in PostgreSQL 16
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS fpm \gset
+SET :fpm = on;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -288,7 +290,7 @@ SELECT count(*) AS par_count_fn FROM courses WHERE organization_id = tenant_iso.
 SELECT is(:'par_count'::text, '2', 'a parallel query under signed context counts A''s 2 courses (not an error in the worker)');
 SELECT is(:'par_count_fn'::text, '2', 'current_org_id() in a parallel worker is the authenticated tenant');
 RESET ROLE;
-RESET force_parallel_mode;
+RESET :fpm;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

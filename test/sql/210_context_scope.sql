@@ -128,7 +128,9 @@ SET ROLE ti_app;
 
 -- parallel query with a transaction-scoped tenant
 RESET ROLE;
-SET force_parallel_mode = on;
+-- force_parallel_mode was renamed debug_parallel_query in PostgreSQL 16
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS fpm \gset
+SET :fpm = on;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
@@ -142,7 +144,7 @@ SELECT count(*) AS par_count FROM courses \gset
 COMMIT;
 SELECT is(:'par_count'::text, '2', 'a parallel query sees the tenant set in its transaction (not an error in the worker)');
 RESET ROLE;
-RESET force_parallel_mode;
+RESET :fpm;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;

@@ -243,7 +243,9 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-SET force_parallel_mode = on;
+-- force_parallel_mode was renamed debug_parallel_query in PostgreSQL 16
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END AS fpm \gset
+SET :fpm = on;
 SET tenant.org_id = '0a000000-0000-4000-8000-00000000000a';
 SET ROLE ti_app;
 SELECT ok((SELECT string_agg(p, ' ') FROM pg_temp.explain_lines($$SELECT count(*) FROM courses$$) p) LIKE '%Gather%',
@@ -266,7 +268,7 @@ SELECT results_eq($$SELECT string_agg(title, ',' ORDER BY title) FROM courses$$,
 COMMIT;
 RESET ROLE;
 RESET tenant_iso.context_scope;
-RESET force_parallel_mode;
+RESET :fpm;
 
 SELECT is((SELECT string_agg(title, ',' ORDER BY title) FROM courses), 'Algebra,Astronomy,Biology,Botany',
           'superuser: every course is intact');
