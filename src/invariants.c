@@ -31,6 +31,8 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
+#include "catalog/heap.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
@@ -87,7 +89,8 @@ typedef struct TableFacts
 	char	   *first_bad_fk_target;
 	StringInfoData bad_leading;	/* indexes not leading with organization_id (warning) */
 	StringInfoData stats_cols;	/* expression index columns with statistics collected */
-	List	   *stats_repairs;	/* ALTER INDEX ... SET STATISTICS 0 statements */
+	List	   *stats_indexes;	/* those columns' indexes (OIDs) ... */
+	List	   *stats_columns;	/* ... and column numbers */
 	List	   *exclusion_indexes;	/* OIDs of indexes of exclusion constraints with bad ops */
 } TableFacts;
 
@@ -184,7 +187,10 @@ gather_policy(TableFacts *f)
 	table_close(rel, AccessShareLock);
 }
 
-/* Expression columns of an index that collect statistics (readable by its owner). */
+/*
+ * Expression columns of an index that collect statistics or still keep some
+ * (gathered before the table became a tenant table): readable by its owner.
+ */
 static void
 gather_index_stats(TableFacts *f, Form_pg_index index)
 {
@@ -199,13 +205,13 @@ gather_index_stats(TableFacts *f, Form_pg_index index)
 		att = SearchSysCache2(ATTNUM, ObjectIdGetDatum(index->indexrelid), Int16GetDatum(i + 1));
 		if (!HeapTupleIsValid(att))
 			continue;
-		if (ti_att_stattarget(att) != 0)
+		if (ti_att_stattarget(att) != 0 ||
+			SearchSysCacheExists3(STATRELATTINH, ObjectIdGetDatum(index->indexrelid),
+								  Int16GetDatum(i + 1), BoolGetDatum(false)))
 		{
-			char	   *idx = ti_qualified_name(index->indexrelid);
-
-			append_item(&f->stats_cols, psprintf("%s (column %d)", idx, i + 1));
-			f->stats_repairs = lappend(f->stats_repairs,
-									   psprintf("ALTER INDEX %s ALTER COLUMN %d SET STATISTICS 0", idx, i + 1));
+			append_item(&f->stats_cols, psprintf("%s (column %d)", ti_qualified_name(index->indexrelid), i + 1));
+			f->stats_indexes = lappend_oid(f->stats_indexes, index->indexrelid);
+			f->stats_columns = lappend_int(f->stats_columns, i + 1);
 		}
 		ReleaseSysCache(att);
 	}
@@ -559,12 +565,12 @@ check_index_statistics(TableFacts *f, List **checks)
 {
 	TiCheck    *c = new_check(checks, 22, "expression_index_statistics", f->stats_cols.len == 0);
 
-	c->now = c->passed ? "No expression index column collects statistics." :
-		psprintf("Expression index column %s collects statistics: pg_stats would show its owner values of every tenant.",
+	c->now = c->passed ? "No expression index column collects or keeps statistics." :
+		psprintf("Expression index column %s collects or keeps statistics: pg_stats shows its owner values of every tenant.",
 				 f->stats_cols.data);
 	c->would = psprintf("Expression index column %s would collect statistics: pg_stats would show its owner values of every tenant.",
 						f->stats_cols.data);
-	c->hint = "Keep SET STATISTICS 0 on expression columns of indexes on tenant tables (tenant_iso sets it).";
+	c->hint = "Keep SET STATISTICS 0 on expression columns of indexes on tenant tables; SELECT tenant_iso.enroll(table) sets it and removes the statistics kept.";
 }
 
 /* Check 23: expressions DDL evaluates over every tenant's rows (expressions.c). */
@@ -719,6 +725,22 @@ ti_invariants_require_since(Oid relid, List *before)
 	}
 }
 
+/* Expression index columns stop collecting statistics and lose those kept. */
+static void
+repair_statistics(TableFacts *f)
+{
+	ListCell   *lc1,
+			   *lc2;
+
+	forboth(lc1, f->stats_indexes, lc2, f->stats_columns)
+	{
+		ti_internal_ddl(psprintf("ALTER INDEX %s ALTER COLUMN %d SET STATISTICS 0",
+								 ti_qualified_name(lfirst_oid(lc1)), lfirst_int(lc2)));
+		RemoveStatistics(lfirst_oid(lc1), (AttrNumber) lfirst_int(lc2));
+	}
+	CommandCounterIncrement();
+}
+
 /*
  * Run the repair of every failing invariant that has one, as the extension's
  * owner.  What cannot be repaired (a wrong column, an altered policy, keys
@@ -729,7 +751,6 @@ ti_invariants_repair(Oid relid, bool notice)
 {
 	TableFacts *f = gather_facts(relid);
 	char	   *qual = ti_qualified_name(relid);
-	ListCell   *lc;
 
 	if (!f->exists || f->orgatt == 0 || !f->org_is_uuid)
 		return;
@@ -752,19 +773,14 @@ ti_invariants_repair(Oid relid, bool notice)
 	if (!f->trigger_named)
 		ti_internal_ddl(psprintf("CREATE TRIGGER " TI_STAMP_TRIGGER " BEFORE INSERT OR UPDATE OF " TI_COLUMN
 								 " ON %s FOR EACH ROW EXECUTE FUNCTION tenant_iso.stamp_organization_id()", qual));
-	foreach(lc, f->stats_repairs)
-		ti_internal_ddl((char *) lfirst(lc));
+	repair_statistics(f);
 }
 
 /* Expression index columns of relid collect no statistics (run after indexes are created). */
 void
 ti_invariants_repair_statistics(Oid relid)
 {
-	TableFacts *f = gather_facts(relid);
-	ListCell   *lc;
-
-	foreach(lc, f->stats_repairs)
-		ti_internal_ddl((char *) lfirst(lc));
+	repair_statistics(gather_facts(relid));
 }
 
 /* Every check of a table for the audit (see tenant_iso._table_checks()). */

@@ -5,7 +5,7 @@
 -- application role is isolated on them.  Also: enroll()'s refusals, privileges and
 -- idempotence, enroll_schema()'s per-table report.
 BEGIN;
-SELECT plan(52);
+SELECT plan(54);
 
 -- An error's SQLSTATE, message, detail and hint, one per line ('no error' if none).
 CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
@@ -75,7 +75,11 @@ INSERT INTO legacy.events (organization_id, at) VALUES
     ('0a000000-0000-4000-8000-00000000000a', '2024-05-01'),
     ('0b000000-0000-4000-8000-00000000000b', '2025-05-01');
 INSERT INTO legacy.tags VALUES ('0a000000-0000-4000-8000-00000000000a', 'vip');
+CREATE INDEX orders_rounded ON legacy.orders (customer_id, round(amount));  -- an expression index, analyzed
+ANALYZE legacy.orders;
 RESET tenant_iso.unsafe_ddl;
+SELECT is((SELECT count(*) FROM pg_statistic WHERE starelid = 'legacy.orders_rounded'::regclass), 1::bigint,
+          'before enrolment ANALYZE kept statistics of the expression round(amount), every tenant''s values');
 DO $$
 DECLARE t regclass;
 BEGIN
@@ -108,7 +112,7 @@ SELECT results_eq(
              ('legacy.events_2024', 'registry_foreign_key,row_level_security,stamping_trigger,tenant_isolation_policy'),
              ('legacy.events_2025', 'registry_foreign_key,row_level_security,stamping_trigger,tenant_isolation_policy'),
              ('legacy.notes', 'organization_id_column,row_level_security,stamping_trigger,tenant_isolation_policy'),
-             ('legacy.orders', 'organization_id_not_null,registry_foreign_key,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy'),
+             ('legacy.orders', 'expression_index_statistics,organization_id_not_null,registry_foreign_key,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy'),
              ('legacy.tags', 'organization_id_not_null,organization_id_type,registry_foreign_key,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy')$$,
     'audit() reports every invariant the plain tables miss');
 SELECT is((SELECT status FROM a1 WHERE relation = 'legacy.customers'::regclass AND check_name = 'sequence_columns'), 'warning',
@@ -194,6 +198,9 @@ SELECT matches((SELECT detail FROM r1 WHERE rel = 'legacy.notes'), '^table legac
 SELECT matches((SELECT detail FROM r1 WHERE rel = 'legacy.countries'), 'ISO country list', 'the skipped table shows its exemption');
 SELECT is((SELECT attnotnull FROM pg_attribute WHERE attrelid = 'legacy.orders'::regclass AND attname = 'organization_id'), true,
           'enroll() made the nullable organization_id of orders (no NULL rows) NOT NULL');
+SELECT is((SELECT count(*) FROM pg_statistic WHERE starelid = 'legacy.orders_rounded'::regclass)
+          || '/' || (SELECT attstattarget FROM pg_attribute WHERE attrelid = 'legacy.orders_rounded'::regclass AND attnum = 2),
+          '0/0', 'enroll() removed the expression''s statistics and stopped their collection (pg_stats would show them to the owner)');
 SELECT is((SELECT count(*) FROM pg_policy WHERE polname = 'tenant_isolation'
             AND polrelid IN ('legacy.events'::regclass, 'legacy.events_2024'::regclass, 'legacy.events_2025'::regclass)), 3::bigint,
           'the partitioned table and each partition have the tenant policy');
