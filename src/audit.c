@@ -19,6 +19,7 @@
 #include "tenant_iso.h"
 
 PG_FUNCTION_INFO_V1(tenant_iso_table_checks);
+PG_FUNCTION_INFO_V1(tenant_iso_table_kinds);
 PG_FUNCTION_INFO_V1(tenant_iso_table_violations);
 
 /* The checks of one relation, by its kind. */
@@ -57,15 +58,14 @@ put_check(ReturnSetInfo *rsinfo, Datum relid, TiCheck *c)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 }
 
+typedef void (*RelationEmitter) (ReturnSetInfo *rsinfo, Oid relid, List *exemptions);
+
 /*
- * tenant_iso._table_checks(rels oid[]) RETURNS TABLE (relid oid, ord int,
- *		check_name text, status text, detail text)
- *		Every check of every given relation, passed or not: status ok,
- *		warning or violation; a violation's detail ends with how to fix it.
- *		Unknown OIDs and NULLs are skipped.
+ * Materialize an SRF over its oid[] argument: emit() for each relation that
+ * exists, in order (NULLs and unknown OIDs are skipped).
  */
-Datum
-tenant_iso_table_checks(PG_FUNCTION_ARGS)
+static Datum
+emit_for_relations(FunctionCallInfo fcinfo, RelationEmitter emit)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	List	   *exemptions;
@@ -81,15 +81,79 @@ tenant_iso_table_checks(PG_FUNCTION_ARGS)
 	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
 					  &oids, &nulls, &n);
 	for (i = 0; i < n; i++)
-	{
-		ListCell   *lc;
-
-		if (nulls[i] || get_rel_relkind(DatumGetObjectId(oids[i])) == '\0')
-			continue;
-		foreach(lc, relation_checks(DatumGetObjectId(oids[i]), exemptions))
-			put_check(rsinfo, oids[i], (TiCheck *) lfirst(lc));
-	}
+		if (!nulls[i] && get_rel_relkind(DatumGetObjectId(oids[i])) != '\0')
+			emit(rsinfo, DatumGetObjectId(oids[i]), exemptions);
 	return (Datum) 0;
+}
+
+static void
+emit_checks(ReturnSetInfo *rsinfo, Oid relid, List *exemptions)
+{
+	ListCell   *lc;
+
+	foreach(lc, relation_checks(relid, exemptions))
+		put_check(rsinfo, ObjectIdGetDatum(relid), (TiCheck *) lfirst(lc));
+}
+
+/*
+ * tenant_iso._table_checks(rels oid[]) RETURNS TABLE (relid oid, ord int,
+ *		check_name text, status text, detail text)
+ *		Every check of every given relation, passed or not: status ok,
+ *		warning or violation; a violation's detail ends with how to fix it.
+ *		Unknown OIDs and NULLs are skipped.
+ */
+Datum
+tenant_iso_table_checks(PG_FUNCTION_ARGS)
+{
+	return emit_for_relations(fcinfo, emit_checks);
+}
+
+static const char *
+kind_name(TiTableKind kind)
+{
+	switch (kind)
+	{
+		case TI_KIND_MANAGED:
+			return "tenant";
+		case TI_KIND_EXEMPT:
+			return "exempt";
+		case TI_KIND_EXTENSION:
+			return "extension";
+		case TI_KIND_FOREIGN:
+			return "foreign";
+		case TI_KIND_TEMPORARY:
+			return "temporary";
+		case TI_KIND_SYSTEM:
+			return "system";
+		case TI_KIND_NOT_TABLE:
+			return "not a table";
+		case TI_KIND_MISSING:
+			break;
+	}
+	return "missing";
+}
+
+static void
+emit_kind(ReturnSetInfo *rsinfo, Oid relid, List *exemptions)
+{
+	Datum		values[2];
+	bool		isnull[2] = {false, false};
+
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(kind_name(ti_table_kind_with(relid, exemptions)));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+}
+
+/*
+ * tenant_iso._table_kinds(rels oid[]) RETURNS TABLE (relid oid, kind text)
+ *		How the schema check classifies each relation: tenant (managed),
+ *		exempt, extension, foreign, temporary, system or "not a table".
+ *		Unknown OIDs and NULLs are skipped.
+ */
+Datum
+tenant_iso_table_kinds(PG_FUNCTION_ARGS)
+{
+	return emit_for_relations(fcinfo, emit_kind);
 }
 
 /*

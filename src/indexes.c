@@ -55,25 +55,6 @@ ti_indexes_init(void)
 							 &strict_indexes, false, PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
-/* The pg_index row of an index the current command may have just created. */
-static HeapTuple
-index_tuple(Oid indexoid)
-{
-	Relation	rel = table_open(IndexRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-
-	ScanKeyInit(&key, Anum_pg_index_indexrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(indexoid));
-	scan = systable_beginscan(rel, IndexRelidIndexId, true, SnapshotSelf, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		tup = heap_copytuple(tup);
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return tup;
-}
-
 /* The exclusion operators of an index's constraint (NULL when none), current command included. */
 static Oid *
 exclusion_ops(Oid relid, Oid indexoid, int *n)
@@ -129,28 +110,10 @@ key_has_tenant(Oid relid, Form_pg_index index, AttrNumber orgatt)
 	return false;
 }
 
-/* The key columns of a new index, as "a, b" ("(expression)" for expressions). */
-static char *
-key_columns(Oid relid, Form_pg_index index)
-{
-	StringInfoData cols;
-	int			i;
-
-	initStringInfo(&cols);
-	for (i = 0; i < index->indnkeyatts; i++)
-	{
-		AttrNumber	att = index->indkey.values[i];
-
-		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
-						 att > 0 ? quote_identifier(get_attname(relid, att, false)) : "(expression)");
-	}
-	return cols.data;
-}
-
 static void
 refuse_key(Oid relid, Form_pg_index index)
 {
-	char	   *cols = key_columns(relid, index);
+	char	   *cols = ti_index_key_columns(relid, index);
 
 	ti_refuse(ERRCODE_INVALID_TABLE_DEFINITION,
 			  psprintf("statement would break tenant isolation of table %s", ti_qualified_name(relid)),
@@ -169,7 +132,7 @@ refuse_key(Oid relid, Form_pg_index index)
 void
 ti_check_new_index(Oid relid, Oid indexoid)
 {
-	HeapTuple	tup = index_tuple(indexoid);
+	HeapTuple	tup = ti_catalog_row(IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid, indexoid, NULL);
 	Relation	pg_index;
 	Form_pg_index index;
 	AttrNumber	orgatt = get_attnum(relid, TI_COLUMN);

@@ -102,24 +102,6 @@ append_item(StringInfo list, const char *item)
 	appendStringInfoString(list, item);
 }
 
-/* The key columns of an index as text ("expression" for expressions). */
-static char *
-index_columns(Oid relid, Form_pg_index index)
-{
-	StringInfoData cols;
-	int			i;
-
-	initStringInfo(&cols);
-	for (i = 0; i < index->indnkeyatts; i++)
-	{
-		AttrNumber	att = index->indkey.values[i];
-		char	   *name = att > 0 ? get_attname(relid, att, true) : NULL;
-
-		append_item(&cols, name ? quote_identifier(name) : "expression");
-	}
-	return cols.data;
-}
-
 static void
 gather_class_and_column(TableFacts *f)
 {
@@ -241,7 +223,7 @@ gather_one_index(TableFacts *f, HeapTuple tup)
 	if (has_org || (index->indisunique && single_uuid))
 		return;
 	{
-		char	   *cols = index_columns(f->relid, index);
+		char	   *cols = ti_index_key_columns(f->relid, index);
 
 		append_item(&f->bad_keys, psprintf("%s on (%s)", name, cols));
 		if (f->first_bad_key == NULL)

@@ -42,7 +42,6 @@
 
 #include "tenant_iso.h"
 
-PG_FUNCTION_INFO_V1(tenant_iso_table_kinds);
 
 /* The exemptions, loaded once per caller: a List of char *[2] {schema, table or NULL}. */
 List *
@@ -137,71 +136,6 @@ ti_schema_is_exempt(const char *nspname)
 			return true;
 	}
 	return false;
-}
-
-static const char *
-kind_name(TiTableKind kind)
-{
-	switch (kind)
-	{
-		case TI_KIND_MANAGED:
-			return "tenant";
-		case TI_KIND_EXEMPT:
-			return "exempt";
-		case TI_KIND_EXTENSION:
-			return "extension";
-		case TI_KIND_FOREIGN:
-			return "foreign";
-		case TI_KIND_TEMPORARY:
-			return "temporary";
-		case TI_KIND_SYSTEM:
-			return "system";
-		case TI_KIND_NOT_TABLE:
-			return "not a table";
-		case TI_KIND_MISSING:
-			break;
-	}
-	return "missing";
-}
-
-/*
- * tenant_iso._table_kinds(rels oid[]) RETURNS TABLE (relid oid, kind text)
- *		How the schema check classifies each relation: tenant (managed),
- *		exempt, extension, foreign, temporary, system or "not a table".
- *		Unknown OIDs and NULLs are skipped.
- */
-Datum
-tenant_iso_table_kinds(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	List	   *exemptions;
-	Datum	   *oids;
-	bool	   *nulls;
-	int			n,
-				i;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (PG_ARGISNULL(0))
-		return (Datum) 0;
-	exemptions = ti_load_exemptions();
-	deconstruct_array(PG_GETARG_ARRAYTYPE_P(0), OIDOID, sizeof(Oid), true, TYPALIGN_INT,
-					  &oids, &nulls, &n);
-	for (i = 0; i < n; i++)
-	{
-		TiTableKind kind;
-		Datum		values[2];
-		bool		isnull[2] = {false, false};
-
-		if (nulls[i])
-			continue;
-		kind = ti_table_kind_with(DatumGetObjectId(oids[i]), exemptions);
-		if (kind == TI_KIND_MISSING)
-			continue;
-		values[0] = oids[i];
-		values[1] = CStringGetTextDatum(kind_name(kind));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
-	}
-	return (Datum) 0;
 }
 
 /* The direct parents of relid (partition or inheritance). */

@@ -50,29 +50,6 @@
 
 static object_access_hook_type prev_object_access = NULL;
 
-/*
- * The catalog row of an object by its OID (SnapshotSelf: the current
- * command may have just created it), copied; NULL when not found.
- */
-static HeapTuple
-object_row(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objectId, TupleDesc *desc)
-{
-	Relation	rel = table_open(catalog, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-
-	ScanKeyInit(&key, oidatt, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objectId));
-	scan = systable_beginscan(rel, oidindex, true, SnapshotSelf, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-		tup = heap_copytuple(tup);
-	*desc = CreateTupleDescCopy(RelationGetDescr(rel));
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return tup;
-}
-
 /* The pg_node_tree column of a row, as a node (NULL if null). */
 static Node *
 node_column(HeapTuple tup, int attnum, TupleDesc desc)
@@ -119,7 +96,7 @@ static Oid
 guarded_table_of_relation(Oid relid)
 {
 	TupleDesc	desc;
-	HeapTuple	tup = object_row(IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid,
+	HeapTuple	tup = ti_catalog_row(IndexRelationId, IndexRelidIndexId, Anum_pg_index_indexrelid,
 								 relid, &desc);
 
 	if (HeapTupleIsValid(tup))
@@ -142,7 +119,7 @@ static void
 post_create_constraint(Oid objectId)
 {
 	TupleDesc	desc;
-	HeapTuple	tup = object_row(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
+	HeapTuple	tup = ti_catalog_row(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
 								 objectId, &desc);
 	Form_pg_constraint con;
 	ListCell   *lc;
@@ -171,7 +148,7 @@ static void
 post_create_default(Oid objectId)
 {
 	TupleDesc	desc;
-	HeapTuple	tup = object_row(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
+	HeapTuple	tup = ti_catalog_row(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
 								 objectId, &desc);
 	Form_pg_attrdef def;
 
@@ -190,7 +167,7 @@ static void
 post_create_statistics(Oid objectId)
 {
 	TupleDesc	desc;
-	HeapTuple	tup = object_row(StatisticExtRelationId, StatisticExtOidIndexId, Anum_pg_statistic_ext_oid,
+	HeapTuple	tup = ti_catalog_row(StatisticExtRelationId, StatisticExtOidIndexId, Anum_pg_statistic_ext_oid,
 								 objectId, &desc);
 	Oid			relid;
 
@@ -206,7 +183,7 @@ static char *
 rule_name(Oid objectId)
 {
 	TupleDesc	desc;
-	HeapTuple	tup = object_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, objectId, &desc);
+	HeapTuple	tup = ti_catalog_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, objectId, &desc);
 
 	return HeapTupleIsValid(tup) ? pstrdup(NameStr(((Form_pg_rewrite) GETSTRUCT(tup))->rulename)) : "?";
 }
@@ -221,19 +198,19 @@ owning_table(Oid classId, Oid objectId)
 	switch (classId)
 	{
 		case PolicyRelationId:
-			tup = object_row(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid, objectId, &desc);
+			tup = ti_catalog_row(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid, objectId, &desc);
 			return HeapTupleIsValid(tup) ? ((Form_pg_policy) GETSTRUCT(tup))->polrelid : InvalidOid;
 		case TriggerRelationId:
-			tup = object_row(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid, objectId, &desc);
+			tup = ti_catalog_row(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid, objectId, &desc);
 			return HeapTupleIsValid(tup) ? ((Form_pg_trigger) GETSTRUCT(tup))->tgrelid : InvalidOid;
 		case RewriteRelationId:
-			tup = object_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, objectId, &desc);
+			tup = ti_catalog_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, objectId, &desc);
 			return HeapTupleIsValid(tup) ? ((Form_pg_rewrite) GETSTRUCT(tup))->ev_class : InvalidOid;
 		case ConstraintRelationId:
-			tup = object_row(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid, objectId, &desc);
+			tup = ti_catalog_row(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid, objectId, &desc);
 			return HeapTupleIsValid(tup) ? ((Form_pg_constraint) GETSTRUCT(tup))->conrelid : InvalidOid;
 		case AttrDefaultRelationId:
-			tup = object_row(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid, objectId, &desc);
+			tup = ti_catalog_row(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid, objectId, &desc);
 			return HeapTupleIsValid(tup) ? ((Form_pg_attrdef) GETSTRUCT(tup))->adrelid : InvalidOid;
 		default:
 			return InvalidOid;
@@ -305,56 +282,30 @@ post_alter_type(Oid objectId)
 			ti_guard_note_table(lfirst_oid(lc), false);
 }
 
-static void
-post_alter(Oid classId, Oid objectId, int subId)
-{
-	Oid			relid;
-
-	switch (classId)
-	{
-		case RelationRelationId:
-			relid = guarded_table_of_relation(objectId);
-			break;
-		case NamespaceRelationId:
-			post_alter_namespace(objectId);
-			return;
-		case TypeRelationId:
-			post_alter_type(objectId);
-			return;
-		default:
-			relid = owning_table(classId, objectId);
-			break;
-	}
-	if (OidIsValid(relid) && ti_relid_is_guarded(relid))
-		ti_guard_note_table(relid, false);
-}
-
 /*
- * An object is about to be dropped: note its tenant table with the table's
- * state before the drop (so only new damage is refused).  The extension
- * itself cannot go while tenant tables exist.
+ * An object was altered, or is about to be dropped: note its tenant table for
+ * the guard (before a drop with the table's state before it, so that only new
+ * damage is refused).
  */
 static void
-pre_drop(Oid classId, Oid objectId, int subId)
+note_object(Oid classId, Oid objectId, bool before_drop)
 {
 	Oid			relid;
 
-	switch (classId)
+	if (classId == TypeRelationId)
 	{
-		case RelationRelationId:
-			relid = guarded_table_of_relation(objectId);
-			break;
-		case TypeRelationId:
-			post_alter_type(objectId);
-			return;
-		default:
-			relid = owning_table(classId, objectId);
-			if (!ti_relid_is_guarded(relid))
-				relid = InvalidOid;
-			break;
+		post_alter_type(objectId);
+		return;
 	}
-	if (OidIsValid(relid))
-		ti_guard_note_table(relid, true);
+	if (classId == NamespaceRelationId && !before_drop)
+	{
+		post_alter_namespace(objectId);
+		return;
+	}
+	relid = classId == RelationRelationId ? guarded_table_of_relation(objectId) :
+		owning_table(classId, objectId);
+	if (OidIsValid(relid) && ti_relid_is_guarded(relid))
+		ti_guard_note_table(relid, before_drop);
 }
 
 /* TRUNCATE ignores row level security: refused for roles tenant scoping applies to. */
@@ -383,10 +334,10 @@ ti_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, 
 			post_create(classId, objectId, subId);
 			break;
 		case OAT_POST_ALTER:
-			post_alter(classId, objectId, subId);
+			note_object(classId, objectId, false);
 			break;
 		case OAT_DROP:
-			pre_drop(classId, objectId, subId);
+			note_object(classId, objectId, true);
 			break;
 		case OAT_TRUNCATE:
 			pre_truncate(objectId);

@@ -11,7 +11,7 @@
  *	  -> rules:  context.c  auth.c  organizations.c  invariants.c
  *	             indexes.c  expressions.c  views.c  fk.c  managed.c
  *	  -> leaves: tenant_table.c  inflight.c  internal.c  refusal.c
- *	             text.c  compat.c
+ *	             text.c  catalog.c  compat.c
  *
  * docs/design.md draws the picture and says which file owns which rule.
  * Version specific API use is kept in compat.h / compat.c.
@@ -284,5 +284,10 @@ extern void ti_refuse(int sqlstate, const char *msg, const char *detail, const c
 extern List *ti_sorted_strings(List *items);
 extern char *ti_join_strings(List *items);
 extern bool ti_name_in_list(const char *name, const char *list);
+
+/* catalog.c: catalog rows as the running command sees them, named for messages */
+extern HeapTuple ti_catalog_row(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objectId,
+								TupleDesc *desc);
+extern char *ti_index_key_columns(Oid relid, Form_pg_index index);
 
 #endif							/* TENANT_ISO_H */
