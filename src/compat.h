@@ -44,6 +44,13 @@ extern bool ti_attnotnull_valid(Oid relid, AttrNumber attnum, bool attnotnull);
 extern bool ti_constraint_enforced(FormData_pg_constraint *con);
 extern int	ti_att_stattarget(HeapTuple atttup);
 
+/* ALTER TABLE ... ALTER COLUMN ... SET EXPRESSION AS (17 and later). */
+#if PG_VERSION_NUM >= 170000
+#define ti_at_sets_expression(cmd)	((cmd)->subtype == AT_SetExpression)
+#else
+#define ti_at_sets_expression(cmd)	((void) (cmd), false)
+#endif
+
 /*
  * The ExecutorRun hook's parameters: 18 dropped execute_once.  A hook is
  * written as  f(TI_EXECUTOR_RUN_PARAMS)  and passes on  (TI_EXECUTOR_RUN_ARGS);

@@ -47,6 +47,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "compat.h"
 #include "tenant_iso.h"
 
 static bool unsafe_walker(Node *node, Oid *bad);
@@ -244,7 +245,9 @@ check_column_rewrite(Oid relid, const char *colname, Node *using)
 
 /*
  * The USING expressions of ALTER TABLE ... ALTER COLUMN ... TYPE on a tenant
- * table, checked before the rewrite runs.
+ * table, checked before the rewrite runs.  A new generation expression for
+ * organization_id (SET EXPRESSION, 17 and later) would recompute the
+ * organization of every row, every tenant's: refused (TI003).
  */
 void
 ti_check_column_rewrites(Oid relid, AlterTableStmt *stmt)
@@ -258,5 +261,11 @@ ti_check_column_rewrites(Oid relid, AlterTableStmt *stmt)
 		if (cmd->subtype == AT_AlterColumnType && cmd->def != NULL && IsA(cmd->def, ColumnDef) &&
 			((ColumnDef *) cmd->def)->raw_default != NULL)
 			check_column_rewrite(relid, cmd->name, ((ColumnDef *) cmd->def)->raw_default);
+		if (ti_at_sets_expression(cmd) && cmd->name != NULL && strcmp(cmd->name, TI_COLUMN) == 0)
+			ti_refuse(ERRCODE_TI_CROSS_TENANT_WRITE,
+					  psprintf("cannot change the generation expression of column \"%s\" of tenant table %s",
+							   TI_COLUMN, ti_qualified_name(relid)),
+					  "SET EXPRESSION recomputes organization_id of every row, every tenant's, without row level security: it would move rows from one organization to another.",
+					  "Keep the expression, or DROP EXPRESSION to keep the stored values.");
 	}
 }
