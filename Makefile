@@ -20,7 +20,7 @@ PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 PG          ?= $(or $(TI_PG),15)
 # The harness targets build the extension themselves, privately, for the server they test
 # (test/cluster.sh): the checks below are for building here (make, make install).
-HARNESS_GOALS = demo test test-all bench test-asan fuzz
+HARNESS_GOALS = demo test test-all bench test-ubsan-valgrind fuzz
 ifneq ($(filter-out $(HARNESS_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifeq ($(PGXS),)
 $(error pg_config not found ($(PG_CONFIG)): install postgresql-server-dev-15 or run make PG_CONFIG=/path/to/pg_config)
@@ -32,14 +32,24 @@ $(error tenant_iso does not support $(PG_VERSION_FOUND) (found by $(PG_CONFIG)):
 endif
 endif
 
+# make installcheck is ours (test/installcheck.sh), not PGXS's pg_regress one.
+NO_INSTALLCHECK = 1
 ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
+# Every file includes both headers: a change to either rebuilds everything.
+$(OBJS): src/tenant_iso.h src/compat.h
+
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-.PHONY: $(HARNESS_GOALS)
+.PHONY: $(HARNESS_GOALS) installcheck
+
+# The suite against a server you already run, with tenant_iso installed and preloaded (the
+# packagers' path): no apt-get, no sudo, no server started (test/installcheck.sh says what runs).
+installcheck:
+	PG_CONFIG=$(PG_CONFIG) bash test/installcheck.sh
 
 # Installs missing packages, builds into a private copy of the server, runs the walk-through
 # on a throwaway cluster.
@@ -59,9 +69,10 @@ test-all:
 bench:
 	TI_PG=$(PG) bash test/bench/run.sh
 
-# The whole suite with the module built with AddressSanitizer and UndefinedBehaviorSanitizer.
-test-asan:
-	TI_PG=$(PG) bash test/asan.sh
+# The whole suite with the module built with UndefinedBehaviorSanitizer and every server
+# process under valgrind memcheck (AddressSanitizer cannot run the Debian server: docs/reliability.md).
+test-ubsan-valgrind:
+	TI_PG=$(PG) bash test/ubsan_valgrind.sh
 
 # The fuzzer (test/t/fuzz.sh) for TI_FUZZ_SECONDS (default 900) on a throwaway cluster.
 fuzz:

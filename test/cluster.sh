@@ -1,4 +1,4 @@
-# test/cluster.sh: shared set-up for `make demo`, `make test`, `make bench`, `make test-asan`,
+# test/cluster.sh: shared set-up for `make demo`, `make test`, `make bench`, `make test-ubsan-valgrind`,
 # `make test-all` and test/pg/build.sh.
 #
 # Sourced, not run.  Every run is private: it builds tenant_iso from a copy of the work tree in

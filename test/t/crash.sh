@@ -204,12 +204,8 @@ echo "# all rounds: $(wc -l <"$work/committed.csv") logged commits in total"
 
 at "whole database checks"
 ######## the database as a whole after both crashes
-if [ "$(sql -c "SELECT to_regprocedure('tenant_iso.verify()') IS NOT NULL")" = t ]; then
-	if v=$(sql -c "SELECT tenant_iso.verify()" 2>&1); then ok "tenant_iso.verify() passes after the crashes"
-	else nok "tenant_iso.verify() passes after the crashes"; echo "$v" | sed 's/^/#   /'; fi
-else
-	ok "tenant_iso.verify() passes after the crashes # SKIP tenant_iso.verify() does not exist yet"
-fi
+if v=$(sql -c "SELECT tenant_iso.verify()" 2>&1); then ok "tenant_iso.verify() passes after the crashes"
+else nok "tenant_iso.verify() passes after the crashes"; echo "$v" | sed 's/^/#   /'; fi
 v=$(sql -c "SELECT c.oid::regclass || ': ' || v.check_name FROM pg_class c JOIN pg_policy p ON p.polrelid = c.oid AND p.polname = 'tenant_isolation',
             LATERAL tenant_iso._table_violations(c.oid) v WHERE c.relnamespace <> 'tenant_iso'::regnamespace" 2>&1)
 check "every tenant table passes the invariant checks" "$([ -z "$v" ] && echo t || echo "$v")"
@@ -229,14 +225,10 @@ got=$("$bin/psql" -X -q -At -U ti_app -d "$db" -c "SET tenant.org_id = '$B'" \
 	-c "INSERT INTO courses (organization_id, title) VALUES ('$A', 'after-crash-spoof')" 2>&1)
 check "ti_app still cannot write another organization's row (TI003)" "$([[ "$got" == *'another organization'* ]] && echo t || echo "$got")"
 
-if [ "$(sql -c "SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'")" = 1 ]; then
-	v=$(sql -c "SELECT count(bt_index_check(i.indexrelid, true)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+v=$(sql -c "SELECT count(bt_index_check(i.indexrelid, true)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 	            JOIN pg_am a ON a.oid = c.relam AND a.amname = 'btree'
 	            WHERE i.indrelid IN ('courses'::regclass, 'lessons'::regclass, 'tenant_iso.organizations'::regclass)" 2>&1)
-	check "amcheck: the btree indexes of courses, lessons and the registry are consistent ($v checked)" "$([[ "$v" =~ ^[0-9]+$ ]] && echo t || echo "$v")"
-else
-	ok "amcheck of the indexes # SKIP amcheck is not available"
-fi
+check "amcheck: the btree indexes of courses, lessons and the registry are consistent ($v checked)" "$([[ "$v" =~ ^[0-9]+$ ]] && echo t || echo "$v")"
 
 at "server log check"
 bad=$(tail -c +"$((log_start + 1))" "$TI_TMP/server.log" | grep -E 'PANIC|TRAP:|failed assertion|terminated by signal (6|11|7|4)|was terminated by exception' | head -5)

@@ -52,7 +52,7 @@ seed=${TI_FUZZ_SEED:-4242}
 clients=${TI_FUZZ_CLIENTS:-2}
 timeout_ms=${TI_FUZZ_TIMEOUT_MS:-300}
 per_second=12
-[ -e "$bin/postgres.real" ] && per_second=1	# test/asan.sh runs the server under valgrind
+[ -e "$bin/postgres.real" ] && per_second=1	# test/ubsan_valgrind.sh runs the server under valgrind
 min=${TI_FUZZ_MIN_QUERIES:-$((seconds * per_second < queries ? seconds * per_second : queries))}
 rm -rf "$work"; mkdir -p "$work"
 

@@ -16,7 +16,8 @@ regress="$("$pgc" --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress"
 psql=("$bin/psql" -X -q -v ON_ERROR_STOP=1 -d postgres)
 
 if [ ! -x "$regress" ]; then
-	echo "1..0 # SKIP pg_isolation_regress not found at $regress (package postgresql-server-dev-*)"
+	echo "1..1"
+	echo "not ok 1 - pg_isolation_regress not found at $regress (package postgresql-server-dev-*)"
 	exit 0
 fi
 
@@ -27,7 +28,8 @@ else
 	for s in "$root"/test/specs/*.spec; do [ -e "$s" ] && specs+=("$s"); done
 fi
 if [ ${#specs[@]} -eq 0 ]; then
-	echo "1..0 # SKIP no specs in test/specs"
+	echo "1..1"
+	echo "not ok 1 - no specs in test/specs"
 	exit 0
 fi
 
@@ -45,17 +47,6 @@ for spec in "${specs[@]}"; do
 	db="iso_$(echo "$name" | tr -c 'a-zA-Z0-9_\n' '_')"
 	out="$work/out/$name"
 	mkdir -p "$out"
-	# "# requires: schema.function(argtypes)" lines: skip the spec while that function is missing
-	missing=""
-	while read -r fn; do
-		[ -z "$fn" ] && continue
-		have=$("${psql[@]}" -d ti_template -At -c "SELECT to_regprocedure('$fn') IS NOT NULL" 2>/dev/null)
-		[ "$have" = "t" ] || missing="$missing $fn"
-	done < <(sed -n 's/^#[[:space:]]*requires:[[:space:]]*//p' "$spec")
-	if [ -n "$missing" ]; then
-		echo "ok $i - spec $name # SKIP needs$missing, which does not exist yet"
-		continue
-	fi
 	if [ ! -f "$root/expected/$name.out" ] && [ -z "${TI_ISOLATION_ACCEPT:-}" ]; then
 		echo "not ok $i - spec $name"
 		echo "# expected/$name.out is missing: run with TI_ISOLATION_ACCEPT=1, read the output, keep it only if it is right"

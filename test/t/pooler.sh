@@ -35,7 +35,8 @@ pgbouncer_bin=$(command -v pgbouncer || true)
 [ -z "$pgbouncer_bin" ] && [ -x /usr/sbin/pgbouncer ] && pgbouncer_bin=/usr/sbin/pgbouncer
 
 if [ -z "$pgbouncer_bin" ]; then
-	echo "1..0 # SKIP pgbouncer is not installed"
+	echo "1..1"
+	echo "not ok 1 - pgbouncer is not installed (test/cluster.sh installs it)"
 	exit 0
 fi
 
@@ -319,7 +320,8 @@ if [ -f "${TI_TMP:-}/server.log" ]; then
 	[ "$hits" -eq 0 ]
 	ok $? "the signing key set with ALTER SYSTEM + reload appears nowhere in the server log ($hits lines)"
 else
-	n=$((n + 1)); echo "ok $n # SKIP no server log at \$TI_TMP/server.log"
+	false
+	ok $? "the server log at \$TI_TMP/server.log exists (to look for the signing key in it)"
 fi
 
 tps=$(awk -v t="$committed" -v d="$duration" 'BEGIN { if (d > 0) printf "%.0f", t / d; else print "n/a" }')
