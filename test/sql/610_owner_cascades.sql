@@ -150,12 +150,12 @@ SELECT is(pg_temp.violations('public.t_commit_index'), '',
           'COMMIT dropping an ON COMMIT DROP temporary table whose row type is in the only organization_id-leading index leaves the table passing every check');
 SELECT is(pg_temp.seen('public.t_commit_index'), 'A:1', '... and tenant A still sees only its own row');
 SELECT isnt(:'session_pid'::text, ''::text, 'sanity: the session of the end-of-session route ran');
-SELECT is(pg_temp.violations('public.t_sess_domain'), '',
+SELECT ok(pg_temp.violations('public.t_sess_domain') IN ('', 'gone'),
           'the end of ti_owner''s session (its temporary domain, the type of organization_id, dropped with CASCADE) leaves the table passing every check (or it was never created)');
 SELECT is(pg_temp.seen('public.t_sess_domain'), CASE WHEN to_regclass('public.t_sess_domain') IS NULL THEN 'gone' ELSE 'A:1' END::text,
           '... and tenant A still sees only its own row');
-SELECT is(pg_temp.violations('public.t_sess_default'), '',
-          'the end of ti_owner''s session (a temporary function in the DEFAULT of the domain of organization_id) leaves the table passing every check');
+SELECT ok(pg_temp.violations('public.t_sess_default') IN ('', 'gone'),
+          'the end of ti_owner''s session (a temporary function in the DEFAULT of the domain of organization_id) leaves the table passing every check (or it was never created)');
 SELECT is(pg_temp.seen('public.t_sess_default'), CASE WHEN to_regclass('public.t_sess_default') IS NULL THEN 'gone' ELSE 'A:1' END::text,
           '... and tenant A still sees only its own row');
 -- (those tables are done with: whatever state they are in must not affect the routes below)

@@ -13,7 +13,9 @@
 -- What stays possible (documented here, by tests): expressions of built-in immutable functions
 -- still run over every tenant's rows, so
 --   - a built-in function can raise an error that quotes one value of another tenant (a failed
---     cast): the owner gets the error, and the statement fails;
+--     cast): the owner gets the error, and the statement fails; repeated with predicates that
+--     exclude the values already seen, such errors read another tenant's column one value per
+--     statement;
 --   - a CHECK or domain constraint that fails validation tells the owner that some row (of any
 --     tenant) violates it (one bit per statement);
 -- and the owner must be trusted with those.  A partial index's size and row count (pg_class) are
@@ -270,16 +272,16 @@ SELECT is((SELECT count(*) FROM pg_statistic WHERE starelid = 'd_lower'::regclas
 SET ROLE ti_owner;
 -- (1) an error quoting one value: the owner gets the error, nothing is built
 SELECT pg_temp.err($$CREATE INDEX d_cast ON dossiers (organization_id,
-                       (CASE WHEN organization_id = '0b000000-0000-4000-8000-00000000000b' AND secret > 'B:e' THEN secret::int END))$$) AS cast_err \gset
-SELECT is((:'cast_err'::text[])[1], '22P02', 'documented: an expression index of built-in functions whose cast fails on B''s row raises 22P02');
-SELECT is(to_regclass('d_cast'), NULL, '... the statement fails and builds nothing');
-SELECT ok((:'cast_err'::text[])[2] LIKE '%B:gamma%',
-          '... and its message quotes one value of B (B:gamma): the owner must be trusted with such errors, one value per failed statement');
+                       (CASE WHEN organization_id = '0b000000-0000-4000-8000-00000000000b' AND secret > 'B:' THEN secret::int END))$$) AS cast_err \gset
+SELECT diag('documented residual: the owner''s failed index build said: ' || (:'cast_err'::text[])[2]);
+SELECT isnt(:'cast_err'::text[], NULL::text[], 'an expression index of built-in functions whose cast fails on B''s rows fails (or is refused)');
+SELECT is(to_regclass('d_cast'), NULL, '... and builds nothing');
+SELECT ok((array_to_string(:'cast_err'::text[], ' ') LIKE '%B:gamma%')::int + (array_to_string(:'cast_err'::text[], ' ') LIKE '%B:delta%')::int <= 1,
+          '... the owner gets at most an error quoting one value of B (PostgreSQL''s message for the failed cast), one value per failed statement');
 -- (2) a validation failure: one bit, "some row violates it"
-SELECT is((pg_temp.err($$ALTER TABLE dossiers ADD CONSTRAINT d_bit CHECK (organization_id <> '0b000000-0000-4000-8000-00000000000b' OR secret < 'B:e')$$))[1],
-          '23514', 'documented: a CHECK of built-in functions that fails validation on B''s row says only that some row violates it (23514)');
-SELECT ok(array_to_string(pg_temp.err($$ALTER TABLE dossiers ADD CONSTRAINT d_bit CHECK (organization_id <> '0b000000-0000-4000-8000-00000000000b' OR secret < 'B:e')$$), ' ')
-          NOT LIKE '%B:gamma%', '... without quoting the value');
+SELECT pg_temp.err($$ALTER TABLE dossiers ADD CONSTRAINT d_bit CHECK (organization_id <> '0b000000-0000-4000-8000-00000000000b' OR secret < 'B:e')$$) AS bit_err \gset
+SELECT isnt(:'bit_err'::text[], NULL::text[], 'a CHECK of built-in functions that B''s row violates fails validation (or is refused)');
+SELECT ok(array_to_string(:'bit_err'::text[], ' ') NOT LIKE '%B:%', '... and its error quotes no value of B: one bit ("some row violates it") per statement');
 -- (3) a partial index's row count and size: no error, a count of B's matching rows
 SELECT pg_temp.err($$CREATE INDEX d_probe ON dossiers (organization_id)
                      WHERE organization_id = '0b000000-0000-4000-8000-00000000000b' AND secret >= 'B:e'$$) AS probe_err \gset
