@@ -6,10 +6,17 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_constraint.h"
+#include "commands/copy.h"
+#include "commands/copyfrom_internal.h"
+#include "commands/progress.h"
+#include "executor/executor.h"
+#include "pgstat.h"
 #include "utils/guc.h"
 #include "utils/guc_tables.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #if PG_VERSION_NUM >= 160000
 #include "parser/parse_relation.h"
@@ -132,5 +139,75 @@ ti_att_stattarget(HeapTuple atttup)
 	return isnull ? -1 : DatumGetInt16(d);
 #else
 	return ((Form_pg_attribute) GETSTRUCT(atttup))->attstattarget;
+#endif
+}
+
+/* Run a query to its end, forward. */
+void
+ti_executor_run_all(QueryDesc *queryDesc)
+{
+#if PG_VERSION_NUM >= 180000
+	ExecutorRun(queryDesc, ForwardScanDirection, 0);
+#else
+	ExecutorRun(queryDesc, ForwardScanDirection, 0, true);
+#endif
+}
+
+/*
+ * Did the row NextCopyFrom() just read have a soft error that ON_ERROR
+ * ignore skips?  Then get ready for the next row, as CopyFrom() does (from
+ * 18 on: more than REJECT_LIMIT such rows fail the COPY).
+ */
+bool
+ti_copy_row_skipped(CopyFromState cstate)
+{
+#if PG_VERSION_NUM >= 170000
+	if (cstate->opts.on_error == COPY_ON_ERROR_STOP || cstate->escontext == NULL ||
+		!cstate->escontext->error_occurred)
+		return false;
+	cstate->escontext->error_occurred = false;
+	pgstat_progress_update_param(PROGRESS_COPY_TUPLES_SKIPPED, cstate->num_errors);
+#if PG_VERSION_NUM >= 180000
+	if (cstate->opts.reject_limit > 0 && cstate->num_errors > cstate->opts.reject_limit)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("skipped more than REJECT_LIMIT (%lld) rows due to data type incompatibility",
+						(long long) cstate->opts.reject_limit)));
+#endif
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* The NOTICE that closes a COPY whose ON_ERROR ignore skipped rows, as CopyFrom() sends it. */
+void
+ti_copy_report_skipped(CopyFromState cstate)
+{
+#if PG_VERSION_NUM >= 170000
+	if (cstate->opts.on_error == COPY_ON_ERROR_STOP || cstate->num_errors == 0)
+		return;
+#if PG_VERSION_NUM >= 180000
+	if (cstate->opts.log_verbosity < COPY_LOG_VERBOSITY_DEFAULT)
+		return;
+#endif
+	ereport(NOTICE,
+			errmsg_plural("%llu row was skipped due to data type incompatibility",
+						  "%llu rows were skipped due to data type incompatibility",
+						  (unsigned long long) cstate->num_errors,
+						  (unsigned long long) cstate->num_errors));
+#endif
+}
+
+/* Was the relation created, or given new storage, in the current subtransaction? */
+bool
+ti_rel_storage_new_in_subxact(Relation rel)
+{
+	SubTransactionId mine = GetCurrentSubTransactionId();
+
+#if PG_VERSION_NUM >= 160000
+	return rel->rd_createSubid == mine || rel->rd_newRelfilelocatorSubid == mine;
+#else
+	return rel->rd_createSubid == mine || rel->rd_newRelfilenodeSubid == mine;
 #endif
 }

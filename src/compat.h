@@ -73,4 +73,18 @@ extern int	ti_att_stattarget(HeapTuple atttup);
 #define ti_current_lxid()		(MyProc->lxid)
 #endif
 
+/*
+ * COPY FROM into tenant tables (copy.c): running its INSERT to the end (18
+ * dropped execute_once), ON_ERROR (17 and later; 18 added REJECT_LIMIT and
+ * LOG_VERBOSITY silent), and whether a relation got its storage in this
+ * subtransaction (FREEZE; 16 renamed the field).
+ */
+struct QueryDesc;
+struct CopyFromStateData;
+struct RelationData;
+extern void ti_executor_run_all(struct QueryDesc *queryDesc);
+extern bool ti_copy_row_skipped(struct CopyFromStateData *cstate);
+extern void ti_copy_report_skipped(struct CopyFromStateData *cstate);
+extern bool ti_rel_storage_new_in_subxact(struct RelationData *rel);
+
 #endif							/* TENANT_ISO_COMPAT_H */

@@ -14,7 +14,9 @@
 #   BENCH_SECONDS=N          time-based runs of N seconds (full: 10); smoke counts transactions
 #   BENCH_REPEATS=N          measured runs per workload and variant (3)
 #   BENCH_CLIENTS=N          pgbench clients and threads (2)
-#   BENCH_WORKLOADS="W1p W5b"  run only these workloads (default: all)
+#   BENCH_WORKLOADS="W1p W5b"  run only these workloads (default: all; "COPY": the COPY FROM STDIN loads)
+#   BENCH_COPY_ROWS=N        rows of each COPY FROM STDIN load (1,000,000)
+#   BENCH_COPY_REPEATS=N     COPY loads per variant (smoke 1, full 3)
 #   BENCH_DDL_TABLES=N       tables created for the schema check's cost (smoke 200, full 2,000)
 #   BENCH_MEM_STATEMENTS=N   statements of the backend-memory test (smoke 20,000, full 100,000)
 #   BENCH_SHARED_BUFFERS     shared_buffers (smoke 256MB, full 4GB)
@@ -239,6 +241,99 @@ done
 LOAD_AFTER_RUNS=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------------------------------------
+# COPY FROM STDIN of BENCH_COPY_ROWS rows (docs/copy.md): psql's \copy of one file of the writer
+# tenant's rows into V0 by its owner (PostgreSQL's own COPY: batched inserts, no triggers), into
+# V0fk by its owner (the same plus the registry key's check per row) and into the tenant table
+# (V3) as the application role, which tenant_iso runs as an INSERT (stamping trigger, policies,
+# registry key). Each load runs in a transaction that is rolled back; the table is vacuumed
+# before each load; variants interleaved. BENCH_WORKLOADS selects it as "COPY".
+# ---------------------------------------------------------------------------------------------
+COPY_ROWS=${BENCH_COPY_ROWS:-1000000}
+if [ "$BENCH_SCALE" = full ]; then COPY_REPEATS=${BENCH_COPY_REPEATS:-3}; else COPY_REPEATS=${BENCH_COPY_REPEATS:-1}; fi
+COPY_VARIANTS="V0 V0fk V3"
+COPY_RUNS=$SCRATCH/copy_runs.tsv
+: >"$COPY_RUNS"
+# copy_once VARIANT FILE -> the seconds the \copy took (psql's \timing)
+copy_once() {
+	local v=$1 file=$2 role=bench_owner tenant="" out
+	if [ "$v" = V3 ]; then
+		role=bench_app
+		tenant="SET LOCAL tenant.org_id = '$WRITER_ORG';"
+	fi
+	out=$(PGOPTIONS="-c client_min_messages=warning" "$TI_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -U "$role" -d "$TI_DB" 2>&1 <<SQL
+BEGIN;
+$tenant
+\\timing on
+\\copy $(table_of "$v") (id, organization_id, title, created_at, views, tags) FROM '$file'
+\\timing off
+ROLLBACK;
+SQL
+) || { echo "COPY into $v failed: $out" >&2; return 1; }
+	echo "$out" | sed -nE 's/^Time: ([0-9.]+) ms.*/\1/p' | tail -1 | awk '{ printf "%.3f", $1 / 1000 }'
+}
+if [ -z "${BENCH_WORKLOADS:-}" ] || [[ " $BENCH_WORKLOADS " == *" COPY "* ]]; then
+	COPY_FILE=$SCRATCH/copy_rows.txt
+	blog "COPY FROM STDIN: $COPY_ROWS rows into $COPY_VARIANTS ($COPY_REPEATS repeats)"
+	ti_psql -q -d "$TI_DB" -c "\\copy (SELECT bench_plain.course_uuid(3, 1000000 + g), bench_plain.org_uuid(3), translate(md5('copy:' || g), '0123456789', 'ghijklmnop'), timestamptz '2021-01-01 00:00+00' + ((g % 1576800) * interval '1 minute'), 0, jsonb_build_array('t' || (abs(hashtext(g || '#c')::bigint) % 1000), 't' || (abs(hashtext('c#' || g)::bigint) % 1000)) FROM generate_series(1, $COPY_ROWS) g) TO '$COPY_FILE'" >/dev/null
+	for rep in $(seq 1 "$COPY_REPEATS"); do
+		line="   repeat $rep:"
+		for v in $COPY_VARIANTS; do
+			ti_psql -q -d "$TI_DB" -c "VACUUM $(table_of "$v")" >/dev/null
+			secs=$(copy_once "$v" "$COPY_FILE")
+			[ -n "$secs" ] || { echo "no time for the COPY into $v" >&2; exit 1; }
+			printf '%s\t%s\t%s\n' "$v" "$rep" "$secs" >>"$COPY_RUNS"
+			line="$line $v ${secs}s"
+		done
+		echo "$line" >&2
+	done
+	rm -f "$COPY_FILE"
+	for v in $COPY_VARIANTS; do
+		ti_psql -q -d "$TI_DB" -c "VACUUM $(table_of "$v")" >/dev/null
+	done
+fi
+LOAD_AFTER_COPY=$(cut -d' ' -f1-3 /proc/loadavg)
+# copy_section: the Markdown section of the COPY loads (nothing when they were left out)
+copy_section() {
+	[ -s "$COPY_RUNS" ] || return 0
+	cat <<EOF
+## COPY FROM STDIN
+
+$COPY_ROWS rows of the writer tenant, loaded from one file by psql's \`\\copy\` (COPY ... FROM STDIN)
+in a transaction that is rolled back; the table is vacuumed before each load; $COPY_REPEATS repeat(s),
+variants interleaved; load average $LOAD_AFTER_COPY afterwards. V0 and V0fk are loaded by their owner
+(PostgreSQL's own COPY); V3 by the application role, which tenant_iso runs as an INSERT
+([copy.md](copy.md)): stamping trigger, row level security checks and the registry key's check of
+every row. Ratio: V0's time / the variant's time (medians), i.e. throughput relative to V0;
+target for V3: >= 0.70.
+
+| variant | loaded by | seconds (median) | rows/s | ratio to V0 |
+|---|---|--:|--:|--:|
+EOF
+	awk -F'\t' -v rows="$COPY_ROWS" '
+		{ n[$1]++; t[$1, n[$1]] = $3 }
+		function median(v,   i, j, k, a, m) {
+			m = n[v]
+			for (i = 1; i <= m; i++) a[i] = t[v, i]
+			for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { k = a[i]; a[i] = a[j]; a[j] = k }
+			return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+		}
+		END {
+			split("V0 V0fk V3", order, " ")
+			who["V0"] = "owner, plain table"
+			who["V0fk"] = "owner, plain table + registry key"
+			who["V3"] = "application role, tenant table"
+			base = median("V0")
+			for (i = 1; i <= 3; i++) {
+				v = order[i]
+				if (!(v in n)) continue
+				m = median(v)
+				printf "| %s | %s | %.2f | %.0f | %.2f |\n", v, who[v], m, rows / m, base / m
+			}
+		}' "$COPY_RUNS"
+	echo
+}
+
+# ---------------------------------------------------------------------------------------------
 # Backend memory after many statements
 # ---------------------------------------------------------------------------------------------
 blog "backend memory after $MEM_STATEMENTS statements (V3, then V0)"
@@ -426,6 +521,7 @@ V3: a tenant_iso tenant table as shipped. Ratios are of median TPS, each to V0's
 
 EOF
 	cat "$SCRATCH/report.md"
+	copy_section
 	cat <<EOF
 ## Row estimates for the big tenant
 
@@ -492,8 +588,11 @@ EOF
 } >"$SCRATCH/bench-results.md"
 cp "$SCRATCH/bench-results.md" "$OUT/bench-results.md"
 
+# (no chart when only the COPY loads ran: BENCH_WORKLOADS=COPY)
+if [ -s "$RUNS" ]; then
 gnuplot -e "datafile='$CHART_DATA'; outfile='$OUT/bench.png'; subtitle='$BENCH_SCALE scale, $(nproc) CPUs, PostgreSQL $(ti_psql -At -d "$TI_DB" -c 'SHOW server_version'), $(date -u +%Y-%m-%d)'" \
 	"$BENCH_DIR/chart.gp"
+fi
 
 echo
 sed -n '/^## Throughput/,/^## Row estimates/p' "$OUT/bench-results.md" | grep '^|' || true
