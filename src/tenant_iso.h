@@ -12,6 +12,9 @@
  *	             indexes.c  expressions.c  views.c  fk.c  managed.c
  *	  -> leaves: tenant_table.c  inflight.c  internal.c  refusal.c
  *	             text.c  catalog.c  compat.c
+ *	  Citus (optional, found at run time): the hooks call citus_route.c,
+ *	  citus_ddl.c and citus_distribute.c; citus_audit.c and citus_context.c
+ *	  serve SQL; citus.c is a leaf.
  *
  * docs/design.md draws the picture and says which file owns which rule.
  * Version specific API use is kept in compat.h / compat.c.
@@ -22,6 +25,8 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
+#include "access/tupdesc.h"
 #include "catalog/pg_index.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
@@ -143,9 +148,13 @@ extern void ti_tenant_after_commit(TiTenant *tenant);
 extern void ti_context_check_set_stmt(VariableSetStmt *stmt);
 extern TenantContextScope ti_context_scope(void);
 extern TenantMissingContext ti_missing_context(void);
+extern void ti_context_set_node(const char *org);
+extern bool ti_context_signed_required(void);
 
 /* auth.c: signed tenant context (tenant_iso.authenticate / sign and their keys) */
 extern void ti_auth_init(void);
+extern bool ti_auth_mac(const char *msg, size_t len, uint8 *mac);
+extern bool ti_auth_mac_ok(const char *msg, size_t len, const uint8 *mac);
 
 /* executor.c: per-statement enforcement */
 extern void ti_executor_init(void);
@@ -231,6 +240,9 @@ extern bool ti_relid_has_policy(Oid relid, const char *name);
 extern bool ti_relid_has_isolation_policy(Oid relid);
 extern bool ti_relid_is_guarded(Oid relid);
 extern bool ti_relid_is_registry(Oid relid);
+extern Oid	ti_registry_oid(void);
+extern bool ti_is_stamp_trigger_name(const char *relname, const char *tgname);
+extern char *ti_stamp_trigger_shard_name(Oid relid);
 extern AttrNumber ti_tenant_column(Oid relid);
 extern bool ti_role_bypasses_tenant(Oid roleid);
 extern bool ti_tenant_scoping_applies(Oid checkAsUser);
@@ -289,5 +301,40 @@ extern bool ti_name_in_list(const char *name, const char *list);
 extern HeapTuple ti_catalog_row(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objectId,
 								TupleDesc *desc);
 extern char *ti_index_key_columns(Oid relid, Form_pg_index index);
+
+/* citus.c: Citus, found at run time (a leaf) */
+extern void ti_citus_init(void);
+extern bool ti_citus_loaded(void);
+extern bool ti_citus_active(void);
+extern bool ti_citus_is_worker(void);
+extern bool ti_citus_is_table(Oid relid);
+extern char *ti_citus_shard_name(const char *name, uint64 shardid);
+extern uint64 ti_citus_name_shard_id(const char *relname);
+extern bool ti_citus_is_shard_name(const char *name, const char *base);
+extern uint64 ti_citus_shard_of(Oid relid, Oid *logical);
+extern void ti_citus_use_coordinated_transaction(void);
+extern void ti_citus_send_local_setting(const char *command);
+extern PlanInvalItem *ti_citus_tenant_inval_item(void);
+extern void ti_citus_tenant_changed(void);
+
+/* citus_route.c: tenant-scoped queries routed to one shard, the tenant sent to every node */
+extern bool ti_citus_route_query(Query *parse);
+extern void ti_citus_route_plan(PlannedStmt *stmt, bool routed);
+extern void ti_citus_executor_start(PlannedStmt *stmt, const TiTenant *tenant);
+
+/* citus_context.c: what the coordinator sends, node tokens */
+extern const char *ti_citus_context_command(const TiTenant *tenant);
+
+/* citus_ddl.c: Citus's DDL corrected and verified by object */
+extern void ti_citus_ddl_init(void);
+extern PlannedStmt *ti_citus_before_utility(PlannedStmt *pstmt, bool *readOnlyTree);
+extern bool ti_citus_defer_setup(Oid relid);
+extern bool ti_citus_defer_verification(Oid relid);
+extern bool ti_citus_registry_placement_ok(Oid relid);
+
+/* citus_distribute.c: tenant_iso.distribute() and distribution at set-up */
+extern bool ti_citus_registry_distributed(void);
+extern int	ti_citus_setup_begin(Oid relid);
+extern void ti_citus_setup_end(Oid relid, int nest);
 
 #endif							/* TENANT_ISO_H */
