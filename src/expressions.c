@@ -37,9 +37,12 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_coerce.h"
 #include "parser/parse_expr.h"
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
+#include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -146,12 +149,36 @@ node_column(HeapTuple tup, int attnum, TupleDesc desc)
 	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(d));
 }
 
+/* The first column of relid whose domain has a CHECK that may leak, described; or NULL. */
+static char *
+unsafe_column_domain(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	char	   *found = NULL;
+	Oid			bad;
+	int			i;
+
+	for (i = 0; i < desc->natts && found == NULL; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && get_typtype(att->atttypid) == TYPTYPE_DOMAIN &&
+			domain_checks_unsafe(att->atttypid, &bad))
+			found = psprintf("domain %s of column %s has a CHECK that calls function %s",
+							 format_type_be(att->atttypid), quote_identifier(NameStr(att->attname)),
+							 format_procedure(bad));
+	}
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
 /*
  * The first expression of relid that DDL evaluates over every row and that
  * may leak (index expressions and predicates, CHECK constraints, generated
- * columns), described for a message; NULL when there is none.  snapshot:
- * NULL for the catalog snapshot, SnapshotSelf for objects the current
- * command is creating.
+ * columns, CHECK constraints of the columns' domains), described for a
+ * message; NULL when there is none.  snapshot: NULL for the catalog
+ * snapshot, SnapshotSelf for objects the current command is creating.
  */
 char *
 ti_unsafe_table_expression(Oid relid, Snapshot snapshot)
@@ -161,7 +188,10 @@ ti_unsafe_table_expression(Oid relid, Snapshot snapshot)
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Oid			bad;
-	char	   *found = NULL;
+	char	   *found = unsafe_column_domain(relid);
+
+	if (found != NULL)
+		return found;
 
 	rel = table_open(IndexRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
@@ -220,27 +250,53 @@ other_column_walker(Node *node, AttrNumber *attnum)
 	return expression_tree_walker(node, other_column_walker, (void *) attnum);
 }
 
-/* ALTER COLUMN ... TYPE ... USING expr of one column of a tenant table. */
-static void
-check_column_rewrite(Oid relid, const char *colname, Node *using)
+/*
+ * The expression ALTER COLUMN ... TYPE evaluates over every row, as
+ * PostgreSQL builds it: the USING expression (or the column itself),
+ * coerced to the new type by assignment (casts, I/O, domain checks).
+ */
+static Node *
+column_transform(Relation rel, AttrNumber attnum, ColumnDef *def)
 {
 	ParseState *pstate = make_parsestate(NULL);
-	Relation	rel = relation_open(relid, NoLock);
 	ParseNamespaceItem *nsitem;
-	AttrNumber	attnum = get_attnum(relid, colname);
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 	Node	   *expr;
+	Oid			target;
+	int32		typmod;
 
 	nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, NULL, false, true);
 	addNSItemToQuery(pstate, nsitem, false, true, true);
-	expr = transformExpr(pstate, copyObject(using), EXPR_KIND_ALTER_COL_TRANSFORM);
+	if (def->raw_default != NULL)
+		expr = transformExpr(pstate, copyObject(def->raw_default), EXPR_KIND_ALTER_COL_TRANSFORM);
+	else
+		expr = (Node *) makeVar(1, attnum, att->atttypid, att->atttypmod, att->attcollation, 0);
+	typenameTypeIdAndMod(pstate, def->typeName, &target, &typmod);
+	return coerce_to_target_type(pstate, expr, exprType(expr), target, typmod,
+								 COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+}
+
+/* ALTER COLUMN ... TYPE [USING expr] of one column of a tenant table. */
+static void
+check_column_rewrite(Oid relid, const char *colname, ColumnDef *def)
+{
+	Relation	rel = relation_open(relid, NoLock);
+	AttrNumber	attnum = get_attnum(relid, colname);
+	Node	   *expr = NULL;
+
+	if (attnum > 0)
+		expr = column_transform(rel, attnum, def);
 	relation_close(rel, NoLock);
-	if (attnum == InvalidAttrNumber || other_column_walker(expr, &attnum))
+	if (attnum <= 0)
+		return;					/* PostgreSQL reports the missing column */
+	if (def->raw_default != NULL && other_column_walker(expr, &attnum))
 		ti_refuse(ERRCODE_INSUFFICIENT_PRIVILEGE,
 				  psprintf("USING expression for column \"%s\" of tenant table %s reads other columns",
 						   colname, ti_qualified_name(relid)),
 				  "The rewrite runs over every row, every tenant's, without row level security: an expression that reads other columns (organization_id among them) could change one tenant's rows based on another's, or single them out.",
 				  "Convert the column from its own value only, or migrate the data with UPDATE under each tenant.");
-	ti_check_expression(relid, expr, "a USING expression");
+	if (expr != NULL)
+		ti_check_expression(relid, expr, def->raw_default != NULL ? "a USING expression" : "the conversion to the new type");
 }
 
 /*
@@ -258,9 +314,8 @@ ti_check_column_rewrites(Oid relid, AlterTableStmt *stmt)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
 
-		if (cmd->subtype == AT_AlterColumnType && cmd->def != NULL && IsA(cmd->def, ColumnDef) &&
-			((ColumnDef *) cmd->def)->raw_default != NULL)
-			check_column_rewrite(relid, cmd->name, ((ColumnDef *) cmd->def)->raw_default);
+		if (cmd->subtype == AT_AlterColumnType && cmd->def != NULL && IsA(cmd->def, ColumnDef))
+			check_column_rewrite(relid, cmd->name, (ColumnDef *) cmd->def);
 		if (ti_at_sets_expression(cmd) && cmd->name != NULL && strcmp(cmd->name, TI_COLUMN) == 0)
 			ti_refuse(ERRCODE_TI_CROSS_TENANT_WRITE,
 					  psprintf("cannot change the generation expression of column \"%s\" of tenant table %s",

@@ -71,6 +71,8 @@ typedef struct GuardFrame
 	char	   *renamed_nsp;	/* a schema renamed: its exemptions follow */
 	char	   *renamed_nsp_to;
 	bool		closed_for_drop;	/* unsafe DROP EXTENSION closed the tenant tables */
+	bool		analyzes;		/* ANALYZE (or VACUUM ANALYZE) of ... */
+	List	   *analyzed;		/* ... these tables (NIL: all) */
 } GuardFrame;
 
 /*
@@ -404,6 +406,43 @@ explain_has_analyze(ExplainStmt *stmt)
 	return false;
 }
 
+/* ANALYZE: remember which tables, to clean up after it (see after_statement). */
+static void
+before_vacuum(VacuumStmt *stmt)
+{
+	ListCell   *lc;
+
+	frame->analyzes = !stmt->is_vacuumcmd;
+	foreach(lc, stmt->options)
+		if (strcmp(((DefElem *) lfirst(lc))->defname, "analyze") == 0 && defGetBoolean((DefElem *) lfirst(lc)))
+			frame->analyzes = true;
+	foreach(lc, stmt->rels)
+	{
+		VacuumRelation *vrel = (VacuumRelation *) lfirst(lc);
+
+		if (vrel->relation != NULL)
+			frame_append_oid(&frame->analyzed, relid_of_rangevar(vrel->relation));
+	}
+}
+
+/*
+ * After ANALYZE: expression index columns of tenant tables keep no
+ * statistics.  Their statistics target is 0, but an index created in the
+ * same transaction still carries its old target in the relation cache, and
+ * ANALYZE reads it from there.
+ */
+static void
+clean_analyzed(void)
+{
+	ListCell   *lc;
+
+	if (!frame->analyzes || ti_unsafe_ddl())
+		return;
+	foreach(lc, frame->analyzed != NIL ? frame->analyzed : ti_all_tenant_tables())
+		if (ti_relid_is_guarded(lfirst_oid(lc)))
+			ti_invariants_repair_statistics(lfirst_oid(lc));
+}
+
 /* Dispatch the statement to the rules that act before it runs. */
 static void
 before_statement(Node *parsetree, ProcessUtilityContext context)
@@ -422,6 +461,9 @@ before_statement(Node *parsetree, ProcessUtilityContext context)
 		case T_FetchStmt:
 			/* a held cursor serves stored rows without an executor: check here */
 			ti_context_check_unchanged(NULL);
+			break;
+		case T_VacuumStmt:
+			before_vacuum((VacuumStmt *) parsetree);
 			break;
 		case T_AlterTableStmt:
 			before_alter_table((AlterTableStmt *) parsetree, context);
@@ -491,7 +533,8 @@ check_moved_table(void)
 
 	if (!OidIsValid(relid) || get_rel_name(relid) == NULL)
 		return;
-	ti_follow_table_exemption(relid, frame->moved_nsp, frame->moved_name);
+	if (!ti_relid_is_guarded(relid))
+		ti_follow_table_exemption(relid, frame->moved_nsp, frame->moved_name);	/* an exempt table's */
 	if (get_rel_namespace(relid) == get_namespace_oid(frame->moved_nsp, true))
 		return;					/* a rename, not a move */
 	if (ti_relid_is_guarded(relid))
@@ -576,7 +619,10 @@ after_statement(void)
 		ti_check_view(frame->altered_view, false);
 	check_extension_still_there();
 	if (OidIsValid(ti_extension_owner()))
+	{
+		clean_analyzed();
 		verify_noted_tables();
+	}
 	if (OidIsValid(frame->fk_validated) && get_rel_name(frame->fk_validated) != NULL &&
 		ti_tenant_scoping_applies(InvalidOid))
 		ti_revalidate_foreign_keys(frame->fk_validated);

@@ -235,3 +235,33 @@ ti_check_drop_index_concurrently(List *objects)
 					  "Use DROP INDEX without CONCURRENTLY.");
 	}
 }
+
+/*
+ * Is a partial index's predicate free of values: AND, OR and NOT over
+ * IS [NOT] NULL tests and boolean columns?  The size and row count of a
+ * partial index (pg_class.reltuples, pg_relation_size()) count the matching
+ * rows of every tenant, so a predicate that compares a column with a value
+ * would tell the table's owner how many rows of other tenants match it.
+ */
+bool
+ti_predicate_is_value_free(Node *pred)
+{
+	ListCell   *lc;
+
+	if (pred == NULL)
+		return true;
+	if (IsA(pred, List))
+	{
+		foreach(lc, (List *) pred)
+			if (!ti_predicate_is_value_free(lfirst(lc)))
+				return false;
+		return true;
+	}
+	if (IsA(pred, BoolExpr))
+		return ti_predicate_is_value_free((Node *) ((BoolExpr *) pred)->args);
+	if (IsA(pred, NullTest))
+		return IsA(((NullTest *) pred)->arg, Var);
+	if (IsA(pred, BooleanTest))
+		return IsA(((BooleanTest *) pred)->arg, Var);
+	return IsA(pred, Var) && ((Var *) pred)->vartype == BOOLOID;
+}

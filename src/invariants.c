@@ -39,6 +39,8 @@
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_policy.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -89,6 +91,7 @@ typedef struct TableFacts
 	char	   *first_bad_fk_target;
 	StringInfoData bad_leading;	/* indexes not leading with organization_id (warning) */
 	StringInfoData stats_cols;	/* expression index columns with statistics collected */
+	StringInfoData bad_predicates;	/* partial indexes whose predicate compares values */
 	List	   *stats_indexes;	/* those columns' indexes (OIDs) ... */
 	List	   *stats_columns;	/* ... and column numbers */
 	List	   *exclusion_indexes;	/* OIDs of indexes of exclusion constraints with bad ops */
@@ -199,6 +202,24 @@ gather_index_stats(TableFacts *f, Form_pg_index index)
 	}
 }
 
+/* The predicate of a partial index (stored with the index's own copy of pg_index). */
+static bool
+predicate_is_value_free(Oid indexoid)
+{
+	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	bool		isnull;
+	Datum		pred;
+	bool		result = true;
+
+	if (!HeapTupleIsValid(tup))
+		return true;
+	pred = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indpred, &isnull);
+	if (!isnull)
+		result = ti_predicate_is_value_free(stringToNode(TextDatumGetCString(pred)));
+	ReleaseSysCache(tup);
+	return result;
+}
+
 static void
 gather_one_index(TableFacts *f, HeapTuple tup)
 {
@@ -215,6 +236,8 @@ gather_one_index(TableFacts *f, HeapTuple tup)
 		append_item(&f->bad_leading, name);
 	if (!heap_attisnull(tup, Anum_pg_index_indexprs, NULL))
 		gather_index_stats(f, index);
+	if (!heap_attisnull(tup, Anum_pg_index_indpred, NULL) && !predicate_is_value_free(index->indexrelid))
+		append_item(&f->bad_predicates, name);
 	if (!index->indisunique && !index->indisexclusion)
 		return;
 	for (i = 0; i < index->indnkeyatts; i++)
@@ -405,6 +428,7 @@ gather_facts(Oid relid)
 	initStringInfo(&f->bad_exclusions);
 	initStringInfo(&f->bad_leading);
 	initStringInfo(&f->stats_cols);
+	initStringInfo(&f->bad_predicates);
 	gather_class_and_column(f);
 	if (!f->exists)
 		return f;
@@ -555,6 +579,20 @@ check_index_statistics(TableFacts *f, List **checks)
 	c->hint = "Keep SET STATISTICS 0 on expression columns of indexes on tenant tables; SELECT tenant_iso.enroll(table) sets it and removes the statistics kept.";
 }
 
+/* Check 28: partial indexes count the rows their predicate matches, every tenant's. */
+static void
+check_partial_indexes(TableFacts *f, List **checks)
+{
+	TiCheck    *c = new_check(checks, 28, "partial_index_predicate", f->bad_predicates.len == 0);
+
+	c->now = c->passed ? "No partial index compares a column with a value in its predicate." :
+		psprintf("Partial index %s compares a column with a value in its predicate: its size and row count (pg_class.reltuples) tell how many rows of every tenant match.",
+				 f->bad_predicates.data);
+	c->would = psprintf("Partial index %s would compare a column with a value in its predicate: its size and row count (pg_class.reltuples) would tell how many rows of every tenant match.",
+						f->bad_predicates.data);
+	c->hint = "Use predicates of IS NULL / IS NOT NULL tests and boolean columns only, e.g. WHERE deleted_at IS NULL, or an index without WHERE.";
+}
+
 /* Check 23: expressions DDL evaluates over every tenant's rows (expressions.c). */
 static void
 check_expressions(TableFacts *f, List **checks)
@@ -567,6 +605,85 @@ check_expressions(TableFacts *f, List **checks)
 	c->would = psprintf("The %s, which is neither leakproof nor a built-in immutable function: building, validating or rewriting would run it over every tenant's rows.",
 						unsafe ? unsafe : "");
 	c->hint = "Use leakproof or built-in immutable functions only, or have a superuser review the function and mark it LEAKPROOF.";
+}
+
+/* The names of the rewrite rules of relid (a table has none unless someone added one). */
+static List *
+rule_names(Oid relid)
+{
+	Relation	rel = table_open(RewriteRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *names = NIL;
+
+	ScanKeyInit(&key, Anum_pg_rewrite_ev_class, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, RewriteRelRulenameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		names = lappend(names, makeString(pstrdup(quote_identifier(NameStr(((Form_pg_rewrite) GETSTRUCT(tup))->rulename)))));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return names;
+}
+
+/* The partitions and inheritance children of relid that are not tenant tables. */
+static List *
+children_not_tenant(Oid relid)
+{
+	Relation	rel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *names = NIL;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhparent, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InheritsParentIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Oid			child = ((Form_pg_inherits) GETSTRUCT(tup))->inhrelid;
+		char		kind = get_rel_relkind(child);
+
+		if ((kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE) && !ti_relid_is_tenant_table(child))
+			names = lappend(names, makeString(ti_qualified_name(child)));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return names;
+}
+
+/*
+ * Checks 25-27: what could undo the set-up from outside (objects in temporary
+ * schemas, dropped at COMMIT or session end with CASCADE), run with the
+ * owner's rights on every tenant's rows (rules), or read around it (children
+ * that are not tenant tables).
+ */
+static void
+check_surroundings(TableFacts *f, List **checks)
+{
+	char	   *temp = ti_temporary_dependency(f->relid);
+	List	   *rules = rule_names(f->relid);
+	List	   *children = children_not_tenant(f->relid);
+	TiCheck    *c = new_check(checks, 25, "temporary_dependency", temp == NULL);
+
+	c->now = c->passed ? "Nothing the table depends on is a temporary object." :
+		psprintf("The table depends on %s: when it is dropped, at the end of its transaction or session, the cascade reaches the table outside any statement the guard sees.", temp);
+	c->would = psprintf("The table would depend on %s: when it is dropped, at the end of its transaction or session, the cascade would reach the table outside any statement the guard sees.",
+						temp ? temp : "");
+	c->hint = "Do not use temporary types, tables or functions in tenant tables, their column types, defaults, constraints or indexes.";
+
+	c = new_check(checks, 26, "rule", rules == NIL);
+	c->now = c->passed ? "The table has no rules." :
+		psprintf("Rule %s runs with its owner's rights on every tenant's rows.", ti_join_strings(rules));
+	c->would = psprintf("Rule %s would run with its owner's rights on every tenant's rows.", ti_join_strings(rules));
+	c->hint = "Drop the rule; use a trigger, or a view with security_invoker.";
+
+	c = new_check(checks, 27, "child_not_tenant_table", children == NIL);
+	c->now = c->passed ? "Every partition and child of the table is a tenant table." :
+		psprintf("Partition or child %s is not a tenant table: queried directly, its rows are not scoped to a tenant.",
+				 ti_join_strings(children));
+	c->would = psprintf("Partition or child %s would not be a tenant table: queried directly, its rows would not be scoped to a tenant.",
+						ti_join_strings(children));
+	c->hint = "Keep the partitions and children of tenant tables in managed schemas, where they are set up as tenant tables.";
 }
 
 /* Check 12, a warning: indexes that do not lead with organization_id. */
@@ -607,6 +724,8 @@ table_checks(Oid relid)
 		check_leading_columns(f, &checks);
 		check_index_statistics(f, &checks);
 		check_expressions(f, &checks);
+		check_surroundings(f, &checks);
+		check_partial_indexes(f, &checks);
 	}
 	list_sort(checks, compare_ords);
 	return checks;

@@ -35,6 +35,7 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_policy.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_statistic_ext.h"
 #include "catalog/pg_trigger.h"
@@ -58,33 +59,6 @@ node_column(HeapTuple tup, int attnum, TupleDesc desc)
 	Datum		d = heap_getattr(tup, attnum, desc, &isnull);
 
 	return isnull ? NULL : (Node *) stringToNode(TextDatumGetCString(d));
-}
-
-/* The relations with a column of type typid (a domain), from pg_depend. */
-static List *
-tables_using_type(Oid typid)
-{
-	Relation	rel = table_open(DependRelationId, AccessShareLock);
-	ScanKeyData key[2];
-	SysScanDesc scan;
-	HeapTuple	tup;
-	List	   *result = NIL;
-
-	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(TypeRelationId));
-	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(typid));
-	scan = systable_beginscan(rel, DependReferenceIndexId, true, NULL, 2, key);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tup);
-
-		if (dep->classid == RelationRelationId && dep->objsubid > 0)
-			result = list_append_unique_oid(result, dep->objid);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
 }
 
 /*
@@ -136,31 +110,50 @@ post_create_constraint(Oid objectId)
 	}
 	if (OidIsValid(con->contypid) && con->contype == CONSTRAINT_CHECK)
 	{
-		foreach(lc, tables_using_type(con->contypid))
-			if (ti_relid_is_guarded(lfirst_oid(lc)))
-				ti_check_expression(lfirst_oid(lc), node_column(tup, Anum_pg_constraint_conbin, desc),
-									"a domain CHECK constraint");
+		foreach(lc, ti_tables_depending_on(TypeRelationId, con->contypid))
+			ti_check_expression(lfirst_oid(lc), node_column(tup, Anum_pg_constraint_conbin, desc),
+								"a domain CHECK constraint");
 	}
 }
 
-/* A new column default of a tenant table: a generated column's expression must be safe. */
+/* The pg_attrdef row of a column the current command may have just given a default. */
+static HeapTuple
+attrdef_row(Oid relid, AttrNumber attnum, TupleDesc *desc)
+{
+	Relation	rel = table_open(AttrDefaultRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key[0], Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_attrdef_adnum, BTEqualStrategyNumber, F_INT2EQ, Int16GetDatum(attnum));
+	scan = systable_beginscan(rel, AttrDefaultIndexId, true, SnapshotSelf, 2, key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		tup = heap_copytuple(tup);
+	*desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return tup;
+}
+
+/*
+ * A new column default of a tenant table (PostgreSQL passes the table and
+ * the column number, not the default's OID): a generated column's
+ * expression must be safe before the table is filled.
+ */
 static void
-post_create_default(Oid objectId)
+post_create_default(Oid relid, AttrNumber attnum)
 {
 	TupleDesc	desc;
-	HeapTuple	tup = ti_catalog_row(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid,
-								 objectId, &desc);
-	Form_pg_attrdef def;
+	HeapTuple	tup;
 
-	if (!HeapTupleIsValid(tup))
+	if (!ti_relid_is_guarded(relid))
 		return;
-	def = (Form_pg_attrdef) GETSTRUCT(tup);
-	if (!ti_relid_is_guarded(def->adrelid))
-		return;
-	if (get_attgenerated(def->adrelid, def->adnum) != '\0')
-		ti_check_expression(def->adrelid, node_column(tup, Anum_pg_attrdef_adbin, desc),
-							"a generated column");
-	ti_guard_note_table(def->adrelid, false);
+	tup = attrdef_row(relid, attnum, &desc);
+	if (HeapTupleIsValid(tup) && get_attgenerated(relid, attnum) != '\0')
+		ti_check_expression(relid, node_column(tup, Anum_pg_attrdef_adbin, desc), "a generated column");
+	ti_guard_note_table(relid, false);
 }
 
 static void
@@ -217,6 +210,19 @@ owning_table(Oid classId, Oid objectId)
 	}
 }
 
+/*
+ * An object tenant tables use (a type or domain, directly or under other
+ * domains; a function, also through domains) changed: the tables are checked.
+ */
+static void
+note_dependent_tables(Oid classId, Oid objectId)
+{
+	ListCell   *lc;
+
+	foreach(lc, ti_tables_depending_on(classId, objectId))
+		ti_guard_note_table(lfirst_oid(lc), false);
+}
+
 static void
 post_create(Oid classId, Oid objectId, int subId)
 {
@@ -239,7 +245,11 @@ post_create(Oid classId, Oid objectId, int subId)
 			post_create_constraint(objectId);
 			return;
 		case AttrDefaultRelationId:
-			post_create_default(objectId);
+			post_create_default(objectId, (AttrNumber) subId);
+			return;
+		case ProcedureRelationId:
+			/* CREATE OR REPLACE of a function that tenant tables use */
+			note_dependent_tables(classId, objectId);
 			return;
 		case StatisticExtRelationId:
 			post_create_statistics(objectId);
@@ -271,16 +281,6 @@ post_alter_namespace(Oid objectId)
 				  "Leave the schema as the extension created it.");
 }
 
-/* A domain or type was altered: the tenant tables that use it are checked. */
-static void
-post_alter_type(Oid objectId)
-{
-	ListCell   *lc;
-
-	foreach(lc, tables_using_type(objectId))
-		if (ti_relid_is_guarded(lfirst_oid(lc)))
-			ti_guard_note_table(lfirst_oid(lc), false);
-}
 
 /*
  * An object was altered, or is about to be dropped: note its tenant table for
@@ -292,9 +292,9 @@ note_object(Oid classId, Oid objectId, bool before_drop)
 {
 	Oid			relid;
 
-	if (classId == TypeRelationId)
+	if (classId == TypeRelationId || classId == ProcedureRelationId)
 	{
-		post_alter_type(objectId);
+		note_dependent_tables(classId, objectId);
 		return;
 	}
 	if (classId == NamespaceRelationId && !before_drop)

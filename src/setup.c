@@ -23,6 +23,7 @@
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
@@ -142,6 +143,33 @@ add_conveniences(Oid relid, bool notice)
 								 "USING (true) WITH CHECK (true)", qual));
 }
 
+/*
+ * The partitions and children of a new tenant table become tenant tables
+ * too (a table moved into a managed schema brings its partitions along).
+ */
+static void
+setup_children(Oid relid, const char *command_tag, bool notice)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_inheritance_children(relid, NoLock))
+	{
+		Oid			child = lfirst_oid(lc);
+		char		kind = get_rel_relkind(child);
+
+		if ((kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) || ti_relid_is_tenant_table(child))
+			continue;
+		if (!ti_relation_is_managed(child))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+					 errmsg("table %s cannot be a tenant table while its partition or child %s is not one",
+							ti_qualified_name(relid), ti_qualified_name(child)),
+					 errdetail("The partition or child is exempt or outside the managed schemas: queried directly, its rows would not be scoped to a tenant."),
+					 errhint("Move the partitions and children into a managed schema first, or detach them.")));
+		ti_setup_tenant_table(child, command_tag, notice);
+	}
+}
+
 /* Check a managed table, set it up, and verify the result. */
 void
 ti_setup_tenant_table(Oid relid, const char *command_tag, bool notice)
@@ -159,6 +187,7 @@ ti_setup_tenant_table(Oid relid, const char *command_tag, bool notice)
 	ti_invariants_require(relid, TI_KEY_CHECKS);
 	add_conveniences(relid, notice);
 	ti_invariants_repair(relid, notice);
+	setup_children(relid, command_tag, notice);
 	ti_invariants_require(relid, NULL);
 	ti_check_index_leading(relid, NIL);
 }

@@ -9,7 +9,7 @@
  *	  -> hooks:  executor.c  stats.c  planner.c  guard.c  objaccess.c  copy.c
  *	             setup.c (event trigger)  stamp.c (trigger)  audit.c
  *	  -> rules:  context.c  auth.c  organizations.c  invariants.c
- *	             indexes.c  expressions.c  views.c  fk.c  managed.c
+ *	             indexes.c  expressions.c  views.c  fk.c  managed.c  dependencies.c
  *	  -> leaves: tenant_table.c  inflight.c  internal.c  refusal.c
  *	             text.c  catalog.c  compat.c
  *	  Citus (optional, found at run time): the hooks call citus_route.c,
@@ -200,6 +200,9 @@ extern void ti_check_index_leading(Oid relid, List *indexes);
 extern List *ti_index_list(Oid relid);
 extern void ti_check_drop_index_concurrently(List *objects);
 
+/* indexes.c (continued) */
+extern bool ti_predicate_is_value_free(Node *pred);
+
 /* expressions.c: expressions DDL evaluates over every row */
 extern bool ti_expr_is_unsafe(Node *expr, Oid *bad);
 extern void ti_check_expression(Oid relid, Node *expr, const char *what);
@@ -216,6 +219,10 @@ extern List *ti_fks_into_tenant_tables(Oid relid, Oid *first_target);
 extern void ti_refuse_fk_into_tenant_tables(Oid relid);
 extern List *ti_fk_checks(Oid relid);
 extern void ti_revalidate_foreign_keys(Oid relid);
+
+/* dependencies.c: what tenant tables depend on (pg_depend, both directions) */
+extern List *ti_tables_depending_on(Oid classId, Oid objectId);
+extern char *ti_temporary_dependency(Oid relid);
 
 /* managed.c: which tables must be tenant tables, exemptions, ancestors */
 extern List *ti_load_exemptions(void);

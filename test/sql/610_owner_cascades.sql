@@ -223,8 +223,6 @@ CREATE POLICY not_hidden ON t_policy AS RESTRICTIVE FOR SELECT USING (secret !==
 CREATE TABLE t_coldefault (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), organization_id uuid NOT NULL, secret text NOT NULL);
 -- temporary objects dropped inside a statement
 CREATE DOMAIN pg_temp.tmp_org AS uuid;
-CREATE TABLE t_tmp (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), organization_id pg_temp.tmp_org NOT NULL, secret text NOT NULL);
-CREATE TABLE t_discard (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), organization_id pg_temp.tmp_org NOT NULL, secret text NOT NULL);
 RESET ROLE;
 -- a tenant table of another owner whose organization_id is of ti_owner's domain
 SET ROLE ti_other;
@@ -247,8 +245,6 @@ INSERT INTO t_fdefault (secret) VALUES ('A:1');
 INSERT INTO t_citdefault (secret) VALUES ('A:1');
 INSERT INTO t_policy (secret) VALUES ('A:1'), ('A:hidden');
 INSERT INTO t_coldefault (organization_id, secret) VALUES (:'A', 'A:1');
-INSERT INTO t_tmp (secret) VALUES ('A:1');
-INSERT INTO t_discard (secret) VALUES ('A:1');
 INSERT INTO t_other (secret) VALUES ('A:1');
 RESET ROLE;
 SET tenant.org_id = :'B';
@@ -265,15 +261,13 @@ INSERT INTO t_fdefault (secret) VALUES ('B:1');
 INSERT INTO t_citdefault (secret) VALUES ('B:1');
 INSERT INTO t_policy (secret) VALUES ('B:1'), ('B:hidden');
 INSERT INTO t_coldefault (organization_id, secret) VALUES (:'B', 'B:1');
-INSERT INTO t_tmp (secret) VALUES ('B:1');
-INSERT INTO t_discard (secret) VALUES ('B:1');
 INSERT INTO t_other (secret) VALUES ('B:1');
 RESET ROLE;
 SET tenant.org_id = :'A';
 SELECT is(pg_temp.violations('t_kit') || pg_temp.violations('t_dom') || pg_temp.violations('t_derived') || pg_temp.violations('t_enum')
           || pg_temp.violations('t_coll') || pg_temp.violations('t_func') || pg_temp.violations('t_cit') || pg_temp.violations('t_gist')
           || pg_temp.violations('t_fdefault') || pg_temp.violations('t_citdefault') || pg_temp.violations('t_policy')
-          || pg_temp.violations('t_coldefault') || pg_temp.violations('t_tmp') || pg_temp.violations('t_other'), '',
+          || pg_temp.violations('t_coldefault') || pg_temp.violations('t_other'), '',
           'sanity: every route''s table is a tenant table passing every check');
 
 ------------------------------------------------------------------------------
@@ -407,13 +401,17 @@ SELECT is((SELECT count(*) FROM t_dom WHERE organization_id = :'B'), 1::bigint, 
 ------------------------------------------------------------------------------
 -- temporary objects dropped inside a statement
 ------------------------------------------------------------------------------
+-- (a tenant table cannot depend on a temporary object at all: the drop at COMMIT or at the end of
+-- the session would cascade outside any statement; see the routes at the top of this file)
 SET ROLE ti_owner;
-SELECT isnt(pg_temp.err('DROP DOMAIN pg_temp.tmp_org CASCADE'), NULL,
-            'DROP DOMAIN pg_temp.<the temporary type of organization_id> CASCADE is refused');
-SELECT isnt(pg_temp.err('DISCARD TEMP'), NULL, 'DISCARD TEMP (which drops that temporary domain with CASCADE) is refused');
+SELECT throws_ok($$CREATE TABLE t_tmp (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), organization_id pg_temp.tmp_org NOT NULL, secret text NOT NULL)$$,
+                 '42P16', 'statement would break tenant isolation of table public.t_tmp',
+                 'a tenant table whose organization_id is of a temporary domain is refused');
+SELECT throws_ok($$ALTER TABLE t_coldefault ADD COLUMN tmp pg_temp.tmp_org$$, '42P16', NULL,
+                 'a tenant table cannot gain a column of a temporary type');
+SELECT lives_ok('DROP DOMAIN pg_temp.tmp_org CASCADE', 'so dropping the temporary domain with CASCADE reaches no tenant table');
 RESET ROLE;
-SELECT is(pg_temp.violations('t_tmp') || pg_temp.violations('t_discard'), '', 't_tmp and t_discard pass every check');
-SELECT is(pg_temp.seen('t_tmp') || ' ' || pg_temp.seen('t_discard'), 'A:1 A:1', 'tenant A sees only its own rows of t_tmp and t_discard');
+SELECT is(pg_temp.violations('t_coldefault'), '', 't_coldefault still passes every check');
 
 ------------------------------------------------------------------------------
 -- REASSIGN OWNED, DROP OWNED, DROP ROLE
