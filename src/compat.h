@@ -6,6 +6,22 @@
  * the server's API that the other files meet is wrapped here (macros and
  * inline wrappers) or in compat.c (functions), so that no other file tests
  * PG_VERSION_NUM.
+ *
+ * 15, 16 and 18 are compiled and tested (make test-all).  PostgreSQL 17 has
+ * no source on our machines: its branches follow 17's documented API, which
+ * 16 and 18 bracket, and are not compiled here.  Where 17 takes a branch
+ * that 16 and 18 do not both take:
+ *	- 17 like 18: ti_current_lxid() (MyProc->vxid, 17), ti_att_stattarget()
+ *	  (attstattarget nullable, read with SysCacheGetAttr, 17),
+ *	  ti_at_sets_expression() (AT_SetExpression, 17), COPY's ON_ERROR in
+ *	  ti_copy_row_skipped() / ti_copy_report_skipped() (17);
+ *	- 17 like 16: the ExecutorRun hook keeps execute_once
+ *	  (TI_EXECUTOR_RUN_PARAMS, ti_executor_run_all(): dropped in 18),
+ *	  ti_attnotnull_valid() (NOT NULL constraints became catalog objects in
+ *	  18; 17's development had them and reverted them), ti_constraint_enforced()
+ *	  (NOT ENFORCED, 18), COPY's REJECT_LIMIT and LOG_VERBOSITY silent (18).
+ * The branches for 16 and later (permission info, the GUC machinery's
+ * memory and lookup, relfilelocator) cover 17 as they cover 18.
  *-------------------------------------------------------------------------
  */
 #ifndef TENANT_ISO_COMPAT_H

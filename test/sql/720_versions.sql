@@ -26,7 +26,7 @@ BEGIN;
 SELECT current_setting('server_version_num')::int >= 170000 AS pg17,
        current_setting('server_version_num')::int >= 180000 AS pg18 \gset
 SELECT plan(9
-            + CASE WHEN :'pg17'::bool THEN 24 ELSE 0 END
+            + CASE WHEN :'pg17'::bool THEN 25 ELSE 0 END
             + CASE WHEN :'pg18'::bool THEN 21 ELSE 0 END);
 
 \ir include/err.sql
@@ -203,6 +203,7 @@ SELECT pg_temp.seen() AS reset1 \gset
 SELECT is((pg_temp.err($$ALTER TABLE gen_org ALTER COLUMN tag SET EXPRESSION AS (public.saw_text(organization_id, secret))$$))[1],
           :'add_generated_refusal', 'SET EXPRESSION AS (<a function that is not leakproof>) on another generated column: refused as ADD COLUMN ... GENERATED with it is');
 SELECT ok(:'add_generated_refusal' IS NOT NULL, '(ADD COLUMN ... GENERATED ALWAYS AS (<that function>) STORED is refused)');
+SELECT ok(pg_temp.seen() LIKE '% other=0', '... and neither gave the function a row of B (refused before the table is rewritten)');
 SELECT lives_ok($$ALTER TABLE gen_org ALTER COLUMN tag SET EXPRESSION AS (upper(secret))$$,
                 'SET EXPRESSION AS (<a built-in immutable function>): accepted');
 RESET ROLE;
