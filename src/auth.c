@@ -402,6 +402,27 @@ parse_token(const char *tok, size_t len, ParsedToken *out)
 static bool
 signature_ok(const char *tok, const ParsedToken *t)
 {
+	return ti_auth_mac_ok(tok, t->signed_len, t->mac);
+}
+
+/*
+ * The MAC of msg with the current signing key (false without one): for the
+ * node tokens of Citus nodes (citus_context.c), which have a format of
+ * their own and are never accepted by authenticate().
+ */
+bool
+ti_auth_mac(const char *msg, size_t len, uint8 *mac)
+{
+	if (active_key == NULL)
+		return false;
+	compute_mac(active_key, msg, len, mac);
+	return true;
+}
+
+/* Does mac authenticate msg with the current or the previous key (constant time)? */
+bool
+ti_auth_mac_ok(const char *msg, size_t len, const uint8 *mac)
+{
 	uint8		expected[PG_SHA256_DIGEST_LENGTH];
 	bool		ok = false;
 
@@ -413,13 +434,13 @@ signature_ok(const char *tok, const ParsedToken *t)
 				 errhint("Set tenant_iso.signing_key in postgresql.conf or with ALTER SYSTEM, then reload the configuration.")));
 	if (active_key != NULL)
 	{
-		compute_mac(active_key, tok, t->signed_len, expected);
-		ok = equal_constant_time(t->mac, expected, PG_SHA256_DIGEST_LENGTH);
+		compute_mac(active_key, msg, len, expected);
+		ok = equal_constant_time(mac, expected, PG_SHA256_DIGEST_LENGTH);
 	}
 	if (!ok && active_key_previous != NULL)
 	{
-		compute_mac(active_key_previous, tok, t->signed_len, expected);
-		ok = equal_constant_time(t->mac, expected, PG_SHA256_DIGEST_LENGTH);
+		compute_mac(active_key_previous, msg, len, expected);
+		ok = equal_constant_time(mac, expected, PG_SHA256_DIGEST_LENGTH);
 	}
 	explicit_bzero(expected, sizeof(expected));
 	return ok;

@@ -341,6 +341,8 @@ assign_org_id(const char *newval, void *extra)
 		now = effective_of(&current);
 		ti_inflight_fail_held_cursors(&now);
 	}
+	/* plans routed for the previous tenant are replanned (Citus) */
+	ti_citus_tenant_changed();
 }
 
 /* SHOW and current_setting() display the tenant in effect, nothing else. */
@@ -445,6 +447,23 @@ ti_context_finish_parallel(void)
 		ti_context_prepare_parallel(&none);
 }
 
+static void
+set_trusted(const char *org, GucAction action)
+{
+	trusted_set = true;
+	PG_TRY();
+	{
+		(void) set_config_option("tenant.org_id", org,
+								 superuser() ? PGC_SUSET : PGC_USERSET,
+								 PGC_S_SESSION, action, true, 0, false);
+	}
+	PG_FINALLY();
+	{
+		trusted_set = false;
+	}
+	PG_END_TRY();
+}
+
 /*
  * Set the tenant from a verified source: authenticate()'s token (for the
  * transaction under context_scope = 'transaction', else for the session).
@@ -452,20 +471,24 @@ ti_context_finish_parallel(void)
 void
 ti_context_set_signed(const char *org)
 {
-	trusted_set = true;
-	PG_TRY();
-	{
-		(void) set_config_option("tenant.org_id", org,
-								 superuser() ? PGC_SUSET : PGC_USERSET,
-								 PGC_S_SESSION,
-								 context_scope == TI_SCOPE_TRANSACTION ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
-								 true, 0, false);
-	}
-	PG_FINALLY();
-	{
-		trusted_set = false;
-	}
-	PG_END_TRY();
+	set_trusted(org, context_scope == TI_SCOPE_TRANSACTION ? GUC_ACTION_LOCAL : GUC_ACTION_SET);
+}
+
+/*
+ * The tenant a Citus coordinator sent with a verified node token
+ * (citus_context.c), or none (NULL): for the current transaction only.
+ */
+void
+ti_context_set_node(const char *org)
+{
+	set_trusted(org != NULL ? org : "", GUC_ACTION_LOCAL);
+}
+
+/* Must the tenant be signed (tenant_iso.require_signed_context)? */
+bool
+ti_context_signed_required(void)
+{
+	return require_signed_context;
 }
 
 /*

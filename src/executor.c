@@ -247,6 +247,9 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		/* no statement reads rows of a tenant other than those around it consumed */
 		if (direct)
 			ti_context_check_unchanged(TI_ANY_TAINTED);
+		/* Citus: every node runs the statement's shard queries under its tenant */
+		if (direct)
+			ti_citus_executor_start(queryDesc->plannedstmt, &tenant);
 	}
 	if (queryDesc->plannedstmt->parallelModeNeeded)
 		ti_context_prepare_parallel(&tenant);

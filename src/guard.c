@@ -595,6 +595,8 @@ verify_noted_tables(void)
 
 		if (get_rel_name(n->relid) == NULL)
 			continue;			/* dropped by the statement */
+		if (ti_citus_defer_verification(n->relid, n->captured))
+			continue;			/* a shard Citus builds on a worker (citus_ddl.c) */
 		ti_invariants_require_since(n->relid, n->before);
 	}
 	forboth(lc1, frame->index_tables, lc2, frame->new_indexes)
@@ -624,7 +626,7 @@ after_statement(void)
 		verify_noted_tables();
 	}
 	if (OidIsValid(frame->fk_validated) && get_rel_name(frame->fk_validated) != NULL &&
-		ti_tenant_scoping_applies(InvalidOid))
+		ti_tenant_scoping_applies(InvalidOid) && !ti_citus_worker_shell(frame->fk_validated))
 		ti_revalidate_foreign_keys(frame->fk_validated);
 	if (OidIsValid(frame->fk_source) && !ti_unsafe_ddl())
 		ti_refuse_fk_into_tenant_tables(frame->fk_source);
@@ -689,14 +691,19 @@ call_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 		 (IsA(parsetree, CreateTableAsStmt) && ((CreateTableAsStmt *) parsetree)->objtype == OBJECT_MATVIEW));
 	bool		parallel = guard_active && may_start_parallel_workers(parsetree);
 	TiTenant	tenant;
+	int			citus;
 
 	if (parallel)
 	{
 		ti_effective_tenant(&tenant);
 		ti_context_prepare_parallel(&tenant);
 	}
+	/* Citus re-creates the generated policy without AS RESTRICTIVE: restore it */
+	pstmt = ti_citus_before_utility(pstmt, &readOnlyTree);
+	citus = ti_citus_statement_begin(parsetree);
 	run_marked(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc,
 			   analyze, matview);
+	ti_citus_statement_end(citus);
 	if (parallel && IsTransactionState())
 		ti_context_finish_parallel();
 }

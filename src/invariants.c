@@ -391,8 +391,9 @@ gather_constraints(TableFacts *f)
 	table_close(rel, AccessShareLock);
 }
 
-static void
-gather_trigger(TableFacts *f)
+/* The stamping trigger named name, if relid has one. */
+static bool
+gather_trigger_named(TableFacts *f, const char *name)
 {
 	Relation	rel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyData key[2];
@@ -403,7 +404,7 @@ gather_trigger(TableFacts *f)
 	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(f->relid));
 	ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum(TI_STAMP_TRIGGER));
+				CStringGetDatum(name));
 	scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 2, key);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
@@ -416,6 +417,18 @@ gather_trigger(TableFacts *f)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	return f->trigger_named;
+}
+
+/* The stamping trigger: tenant_iso_stamp, or on a Citus shard the name Citus gives it. */
+static void
+gather_trigger(TableFacts *f)
+{
+	char	   *shard_name;
+
+	if (!gather_trigger_named(f, TI_STAMP_TRIGGER) &&
+		(shard_name = ti_stamp_trigger_shard_name(f->relid)) != NULL)
+		(void) gather_trigger_named(f, shard_name);
 }
 
 static TableFacts *

@@ -595,9 +595,14 @@ ti_planner(Query *parse, const char *query_string, int cursorOptions,
 		   ParamListInfo boundParams)
 {
 	PlannedStmt *stmt;
+	bool		routed = false;
 
 	if (parse->commandType != CMD_UTILITY && OidIsValid(ti_tenant_func_oid()))
+	{
 		(void) implied_walker((Node *) parse, (void *) &implied_quals);
+		/* Citus: each distributed tenant table compared with the tenant, to prune shards */
+		routed = ti_citus_route_query(parse);
+	}
 
 	if (prev_planner)
 		stmt = prev_planner(parse, query_string, cursorOptions, boundParams);
@@ -606,6 +611,7 @@ ti_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	if (stmt->commandType != CMD_UTILITY)
 		paramize_tenant(stmt);
+	ti_citus_route_plan(stmt, routed);
 	return stmt;
 }
 

@@ -175,6 +175,7 @@ void
 ti_setup_tenant_table(Oid relid, const char *command_tag, bool notice)
 {
 	Oid			parent = ti_non_tenant_ancestor(relid);
+	int			citus;
 
 	if (OidIsValid(parent))
 		ereport(ERROR,
@@ -185,11 +186,13 @@ ti_setup_tenant_table(Oid relid, const char *command_tag, bool notice)
 				 errhint("Make the parent a tenant table too, or keep the tables apart.")));
 	ti_check_tenant_column(relid, command_tag);
 	ti_invariants_require(relid, TI_KEY_CHECKS);
+	citus = ti_citus_setup_begin(relid);	/* Citus: distributed once set up */
 	add_conveniences(relid, notice);
 	ti_invariants_repair(relid, notice);
 	setup_children(relid, command_tag, notice);
 	ti_invariants_require(relid, NULL);
 	ti_check_index_leading(relid, NIL);
+	ti_citus_setup_end(relid, citus);
 }
 
 /* A new table that is not managed must not reference or inherit tenant tables. */
@@ -213,6 +216,9 @@ check_created(Oid relid, const char *tag)
 {
 	char		relkind = get_rel_relkind(relid);
 
+	/* on a Citus worker: a shard or shell Citus builds, verified at commit */
+	if (ti_citus_defer_setup(relid))
+		return;
 	if (relkind == RELKIND_VIEW || relkind == RELKIND_MATVIEW)
 	{
 		if (!ti_unsafe_ddl())

@@ -31,6 +31,7 @@ _PG_init(void)
 				 errdetail("Tenant isolation is enforced by hooks that must be active in every session from its start."),
 				 errhint("Add tenant_iso to shared_preload_libraries in postgresql.conf and restart the server.")));
 
+	ti_citus_init();			/* first: refuses citus after tenant_iso */
 	ti_tenant_table_init();
 	ti_refusal_init();
 	ti_inflight_init();
@@ -42,6 +43,7 @@ _PG_init(void)
 	ti_indexes_init();
 	ti_guard_init();
 	ti_objaccess_init();
+	ti_citus_ddl_init();
 
 	MarkGUCPrefixReserved("tenant");
 	MarkGUCPrefixReserved("tenant_iso");

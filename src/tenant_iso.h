@@ -336,12 +336,18 @@ extern const char *ti_citus_context_command(const TiTenant *tenant);
 extern void ti_citus_ddl_init(void);
 extern PlannedStmt *ti_citus_before_utility(PlannedStmt *pstmt, bool *readOnlyTree);
 extern bool ti_citus_defer_setup(Oid relid);
-extern bool ti_citus_defer_verification(Oid relid);
+extern bool ti_citus_defer_verification(Oid relid, bool captured);
+extern bool ti_citus_worker_shell(Oid relid);
 extern bool ti_citus_registry_placement_ok(Oid relid);
+extern int	ti_citus_statement_begin(Node *parsetree);
+extern void ti_citus_statement_end(int nest);
 
 /* citus_distribute.c: tenant_iso.distribute() and distribution at set-up */
 extern bool ti_citus_registry_distributed(void);
 extern int	ti_citus_setup_begin(Oid relid);
 extern void ti_citus_setup_end(Oid relid, int nest);
+extern int	ti_citus_statement_begin(Node *parsetree);
+extern void ti_citus_check_conversions(Query *parse);
+extern void ti_citus_statement_end(int nest);
 
 #endif							/* TENANT_ISO_H */

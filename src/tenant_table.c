@@ -198,7 +198,11 @@ ti_relid_is_guarded(Oid relid)
 					Anum_pg_trigger_tgname, relid, TI_STAMP_TRIGGER);
 }
 
-/* Is relid the registry tenant_iso.organizations? */
+/*
+ * Is relid the registry tenant_iso.organizations, or on Citus one of its
+ * placements (tenant_iso.organizations_<shard id>: only superusers create
+ * relations in the extension's schema)?
+ */
 bool
 ti_relid_is_registry(Oid relid)
 {
@@ -207,7 +211,39 @@ ti_relid_is_registry(Oid relid)
 	if (get_rel_namespace(relid) != ti_schema_oid() || !OidIsValid(ti_namespace))
 		return false;
 	name = get_rel_name(relid);
-	return name != NULL && strcmp(name, "organizations") == 0;
+	return name != NULL &&
+		(strcmp(name, "organizations") == 0 || ti_citus_is_shard_name(name, "organizations"));
+}
+
+/* The OID of the registry tenant_iso.organizations, or InvalidOid. */
+Oid
+ti_registry_oid(void)
+{
+	return OidIsValid(ti_schema_oid()) ? get_relname_relid("organizations", ti_schema_oid()) : InvalidOid;
+}
+
+/*
+ * Is tgname the stamping trigger's name on table relname: tenant_iso_stamp,
+ * or on a Citus shard the name Citus gives it there (tenant_iso_stamp_<shard id>)?
+ */
+bool
+ti_is_stamp_trigger_name(const char *relname, const char *tgname)
+{
+	uint64		shardid;
+
+	if (strcmp(tgname, TI_STAMP_TRIGGER) == 0)
+		return true;
+	shardid = ti_citus_name_shard_id(relname);
+	return shardid != 0 && strcmp(tgname, ti_citus_shard_name(TI_STAMP_TRIGGER, shardid)) == 0;
+}
+
+/* If relid is a Citus shard placement: the stamping trigger's name there; else NULL. */
+char *
+ti_stamp_trigger_shard_name(Oid relid)
+{
+	uint64		shardid = ti_citus_shard_of(relid, NULL);
+
+	return shardid != 0 ? ti_citus_shard_name(TI_STAMP_TRIGGER, shardid) : NULL;
 }
 
 /* The tenant column of a tenant table (InvalidAttrNumber if it has none). */

@@ -197,6 +197,10 @@ AS $$
         FROM pg_catalog.pg_roles m
         JOIN bypass b ON b.oid <> m.oid AND pg_catalog.pg_has_role(m.oid, b.oid, 'MEMBER')
         WHERE NOT (m.rolsuper OR m.rolbypassrls) AND m.rolname !~ '^pg_'
+        UNION ALL
+        -- 30: on Citus, every shard placement and worker shell (src/citus_audit.c)
+        SELECT p.relid, p.ord, p.check_name, p.status, p.detail
+        FROM tenant_iso._placement_checks() p
     )
     -- sorted by schema and name: one sort key per relation, computed once
     SELECT rp.relid::pg_catalog.regclass, rp.check_name, rp.status, rp.detail

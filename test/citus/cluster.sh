@@ -9,7 +9,7 @@
 #                        (/tmp/tenant_iso_citus.XXXXXX: coord/, worker1/, worker2/, sock/, *.log;
 #                        plus root/, a copy of the private tree, when the postgres user cannot
 #                        read the build cache, e.g. under root's private $HOME),
-#                        start them on TI_CITUS_PORT, +1, +2 (default 56110, 56111, 56112), create
+#                        start them on TI_CITUS_PORT, +1, +2 (default 56810, 56811, 56812), create
 #                        TIC_DB with the citus extension on every node and register the nodes
 #                        (citus_set_coordinator_host, citus_add_node).  Installs tic_stop_cluster
 #                        as the EXIT trap (TIC_NO_TRAP=1: don't, e.g. for `cluster.sh start`).
@@ -26,8 +26,8 @@
 #   cluster.sh createdb DIR NAME  tic_create_db in the cluster in DIR
 #
 # Settings (environment):
-#   TI_CITUS_PORT      the coordinator's port (default 56110); workers use +1 and +2.  Only
-#                      56100-56199 are accepted.
+#   TI_CITUS_PORT      the coordinator's port (default 56810); workers use +1 and +2.  Only
+#                      56800-56899 are accepted.
 #   TI_CITUS_PRELOAD   shared_preload_libraries (default 'citus,tenant_iso')
 #   TI_CITUS_DB        database name (default tenant_iso_citus)
 #   TI_CITUS_EXTRA_CONF  extra postgresql.conf lines for every node
@@ -37,7 +37,7 @@
 set -euo pipefail
 
 TIC_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-TI_CITUS_PORT=${TI_CITUS_PORT:-56110}
+TI_CITUS_PORT=${TI_CITUS_PORT:-56810}
 TI_CITUS_PRELOAD=${TI_CITUS_PRELOAD:-citus,tenant_iso}
 TIC_DB=${TI_CITUS_DB:-tenant_iso_citus}
 TIC_NODES=(coord worker1 worker2)
@@ -79,8 +79,8 @@ tic_psql() {
 }
 
 tic_check_ports() {
-	if ! [[ "$TI_CITUS_PORT" =~ ^[0-9]+$ ]] || [ "$TI_CITUS_PORT" -lt 56100 ] || [ $((TI_CITUS_PORT + 2)) -gt 56199 ]; then
-		echo "cluster.sh: TI_CITUS_PORT must be in 56100-56197 (got $TI_CITUS_PORT)" >&2
+	if ! [[ "$TI_CITUS_PORT" =~ ^[0-9]+$ ]] || [ "$TI_CITUS_PORT" -lt 56800 ] || [ $((TI_CITUS_PORT + 2)) -gt 56899 ]; then
+		echo "cluster.sh: TI_CITUS_PORT must be in 56800-56897 (got $TI_CITUS_PORT)" >&2
 		return 1
 	fi
 	local i p
