@@ -20,7 +20,7 @@ PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 PG          ?= $(or $(TI_PG),15)
 # The harness targets build the extension themselves, privately, for the server they test
 # (test/cluster.sh): the checks below are for building here (make, make install).
-HARNESS_GOALS = demo test test-all bench test-ubsan-valgrind fuzz
+HARNESS_GOALS = demo test test-all test-citus bench test-ubsan-valgrind fuzz
 ifneq ($(filter-out $(HARNESS_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifeq ($(PGXS),)
 $(error pg_config not found ($(PG_CONFIG)): install postgresql-server-dev-15 or run make PG_CONFIG=/path/to/pg_config)
@@ -64,6 +64,11 @@ test:
 # with a summary table; what CI runs (.ci/run).
 test-all:
 	bash test/pg/test_all.sh
+
+# Citus 13.2 on PostgreSQL 15: Citus 13.2.2 built once into a cache outside the checkout, a
+# coordinator and two workers on 127.0.0.1, the TAP suite test/citus/t (docs/citus.md).
+test-citus:
+	bash test/citus/run.sh
 
 # The performance benchmark (BENCH_SCALE=smoke by default, BENCH_SCALE=full for the issue's data set).
 bench:

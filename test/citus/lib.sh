@@ -80,7 +80,12 @@ qv() {
 }
 
 fixture() {
+	local i
 	DB=$1
+	for i in 0 1 2; do
+		"$TIC_BIN/psql" -X -q -h "$TIC_TMP/sock" -p $((TI_CITUS_PORT + i)) -U postgres -d postgres \
+			-c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1
+	done
 	tic_create_db "$DB"
 	q c postgres -v ON_ERROR_STOP=1 >/dev/null <<-SQL || { echo "Bail out! fixture of $DB failed"; exit 1; }
 		SET client_min_messages = warning;

@@ -6,10 +6,11 @@
 # For each version: the build step (for 15: the Debian packages; a cached build is reused), then
 # the suite; prints its "N passed, N failed" line and how long the build and the test took. At
 # the end a summary table. Exits non-zero if any version failed or could not be built; a failed
-# build does not stop the other versions.
+# build does not stop the other versions. Then the Citus suite (make test-citus), its own row.
 #
 # Settings (environment): TI_TEST_ALL_VERSIONS (default "15 16 18"), TI_PORT (one port for all,
-# the runs are sequential), TESTS (a subset, as for make test), TI_CACHE (test/pg/build.sh).
+# the runs are sequential), TESTS (a subset, as for make test), TI_CACHE (test/pg/build.sh),
+# TI_TEST_ALL_CITUS=0 (no Citus run), TI_CITUS_PORT (test/citus/cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source test/cluster.sh
@@ -63,10 +64,40 @@ for v in $versions; do
 done
 
 # ============================================================================================
-# CITUS STEP: to be added here. The Citus suite (test/citus/, written separately) will run
-# after the per-version runs, add its own row to the summary (rows+=("citus ...|...")) and
-# count as a failure (failures=$((failures + 1))) when it fails.
+# CITUS STEP: Citus 13.2 on PostgreSQL 15 (make test-citus, docs/citus.md): Citus built once into
+# its cache (test/citus/build.sh), then the suite on its own coordinator and two workers
+# (test/citus/run.sh, ports TI_CITUS_PORT..+2, default 56810). Its row in the summary; a failed
+# build or suite counts as a failure. TI_TEST_ALL_CITUS=0 leaves it out.
 # ============================================================================================
+run_citus() {
+	local t0 build_s test_s=- result rc=0
+	ti_log "Citus 13.2 on PostgreSQL 15: build"
+	t0=$(date +%s)
+	bash test/citus/build.sh 2>&1 | tee "$logs/build-citus.log" >/dev/null || rc=$?
+	build_s=$(( $(date +%s) - t0 ))
+	if [ $rc -ne 0 ]; then
+		tail -20 "$logs/build-citus.log"
+		rows+=("citus 13.2|$build_s|-|build failed (exit $rc)|FAILED")
+		failures=$((failures + 1))
+		return
+	fi
+	ti_log "Citus 13.2 on PostgreSQL 15: the suite"
+	t0=$(date +%s)
+	env -u TESTS bash test/citus/run.sh 2>&1 | tee "$logs/test-citus.log" || rc=$?
+	test_s=$(( $(date +%s) - t0 ))
+	result=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/test-citus.log" | tail -1 || true)
+	[ -n "$result" ] || result="set-up failed, no test ran (exit $rc)"
+	if [ $rc -eq 0 ]; then
+		rows+=("citus 13.2|$build_s|$test_s|$result|ok")
+	else
+		rows+=("citus 13.2|$build_s|$test_s|$result|FAILED")
+		failures=$((failures + 1))
+	fi
+	echo "Citus 13.2 on PostgreSQL 15: $result (build $build_s s, test $test_s s)"
+}
+if [ "${TI_TEST_ALL_CITUS:-1}" != 0 ]; then
+	run_citus
+fi
 
 echo
 echo "make test-all: summary ($(( ($(date +%s) - all_start) / 60 )) min $(( ($(date +%s) - all_start) % 60 )) s in all)"
