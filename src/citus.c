@@ -16,9 +16,9 @@
  * Invariants:
  *	- Without citus in shared_preload_libraries nothing here costs more
  *	  than a static flag test, and nothing changes tenant_iso's behaviour.
- *	- A shard is recognised by identity, not by its name alone: its name is
- *	  exactly Citus's name for a shard id that pg_dist_shard lists for a
- *	  table of the same schema.
+ *	- A shard is recognised by the catalog, not by its name alone: its name
+ *	  ends with a shard id that pg_dist_shard lists for a table of the same
+ *	  schema.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -263,24 +263,22 @@ ti_citus_name_shard_id(const char *relname)
 
 /*
  * If relid is a shard placement on this node, its shard id (and its
- * logical table in *logical); else 0.  By identity: pg_dist_shard lists the
- * shard id for a table of the same schema whose shard name is relid's name.
+ * logical table in *logical); else 0.  pg_dist_shard lists the shard id its
+ * name ends with, for another table of the same schema.  (Not the whole
+ * name: while Citus renames a table, its shards and shells are renamed one
+ * by one.)
  */
 uint64
 ti_citus_shard_of(Oid relid, Oid *logical)
 {
-	char	   *relname = get_rel_name(relid);
-	uint64		shardid = ti_citus_name_shard_id(relname);
+	uint64		shardid = ti_citus_name_shard_id(get_rel_name(relid));
 	Oid			table;
-	char	   *tablename;
 
 	if (shardid == 0 || !ti_citus_active())
 		return 0;
 	table = api.shard_relation((int64) shardid, true);
 	if (!OidIsValid(table) || table == relid ||
-		get_rel_namespace(table) != get_rel_namespace(relid) ||
-		(tablename = get_rel_name(table)) == NULL ||
-		strcmp(ti_citus_shard_name(tablename, shardid), relname) != 0)
+		get_rel_namespace(table) != get_rel_namespace(relid))
 		return 0;
 	if (logical != NULL)
 		*logical = table;
