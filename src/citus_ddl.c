@@ -195,9 +195,9 @@ set_for_statement(int *nest, const char *name, const char *value)
  *	  Citus's own post-processing of the statement would otherwise turn the
  *	  new tenant table into a Citus local table because of its registry key
  *	  (or drop and re-add that key after the schema check distributed it);
- *	- on a worker, the queries a statement runs itself (the validation of a
- *	  foreign key Citus adds to a moved shard, as the table's owner, with no
- *	  tenant) see no rows instead of failing with TI001: as under
+ *	- on a worker, the queries an ALTER TABLE runs itself (the validation of
+ *	  a foreign key Citus adds to a moved shard, as the table's owner, with
+ *	  no tenant) see no rows instead of failing with TI001: as under
  *	  tenant_iso.missing_context = 'empty', which any role may set, nothing
  *	  is read, and the guard validates the key again over every row as the
  *	  extension's owner when the statement ends (fk.c).
@@ -210,8 +210,7 @@ ti_citus_statement_begin(Node *parsetree)
 
 	if (!ti_citus_active())
 		return 0;
-	/* (not around SET: the nest level would undo a SET of the setting itself) */
-	if (ti_citus_is_worker() && !IsA(parsetree, VariableSetStmt))
+	if (IsA(parsetree, AlterTableStmt) && ti_citus_is_worker())
 		set_for_statement(&nest, "tenant_iso.missing_context", "empty");
 	else if (IsA(parsetree, CreateStmt) && ti_citus_registry_distributed())
 		set_for_statement(&nest, "citus.enable_local_reference_table_foreign_keys", "off");

@@ -97,34 +97,16 @@ colocation_anchor(void)
 }
 
 /*
- * create_distributed_table(relid, 'organization_id'), co-located with the
- * tenant tables: as the extension's owner (distribute()), or as the current
- * user (the schema check).  Citus opens its connections to the workers as
- * the user it runs as, and a connection sees only what that same connection
- * created in the transaction: the user's next statements on the new table
- * (CREATE INDEX after CREATE TABLE, in one migration) must find its shards.
+ * create_distributed_table() of a new, empty table as the current user:
+ * Citus's own look at it (here) and the validation of its keys on the
+ * workers need no tenant, they see no rows.
  */
 static void
-distribute_one(Oid relid, bool as_owner)
+distribute_empty_as_user(const char *sql)
 {
-	Oid			anchor = colocation_anchor();
 	TiTenant	tenant;
-	char	   *sql = psprintf("SELECT pg_catalog.create_distributed_table(%s, %s, colocate_with => %s)",
-							   quote_literal_cstr(ti_qualified_name(relid)), quote_literal_cstr(TI_COLUMN),
-							   quote_literal_cstr(OidIsValid(anchor) ? ti_qualified_name(anchor) : "default"));
-
 	int			nest;
 
-	/* rows are copied as the user runs: only every tenant's rows as the owner */
-	if (as_owner || ti_internal_exists(psprintf("SELECT 1 FROM ONLY %s LIMIT 1", ti_qualified_name(relid)), InvalidOid))
-	{
-		(void) ti_internal_query(sql, 0, NULL, NULL, 0, 1);
-		return;
-	}
-	/*
-	 * The new table is empty: Citus's own look at it (here) and the
-	 * validation of its keys on the workers need no tenant.
-	 */
 	ti_effective_tenant(&tenant);
 	nest = NewGUCNestLevel();
 	(void) set_config_option("tenant_iso.missing_context", "empty", PGC_USERSET, PGC_S_SESSION,
@@ -132,20 +114,56 @@ distribute_one(Oid relid, bool as_owner)
 	ti_citus_send_local_setting(ti_citus_context_command(&tenant));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	own_call = true;
-	PG_TRY();
-	{
-		if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not distribute table %s", ti_qualified_name(relid));
-	}
-	PG_FINALLY();
-	{
-		own_call = false;
-	}
-	PG_END_TRY();
+	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not distribute a table: %s", sql);
 	SPI_finish();
 	AtEOXact_GUC(true, nest);
 	ti_citus_send_local_setting(ti_citus_context_command(&tenant));
+}
+
+/* Run sql (a conversion of tenant_iso's own) as the extension's owner or as the current user. */
+static void
+run_own_call(const char *sql, bool as_owner)
+{
+	bool		saved = own_call;
+
+	own_call = true;
+	PG_TRY();
+	{
+		if (as_owner)
+			(void) ti_internal_query(sql, 0, NULL, NULL, 0, 1);
+		else
+			distribute_empty_as_user(sql);
+	}
+	PG_FINALLY();
+	{
+		own_call = saved;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * create_distributed_table(relid, 'organization_id'), co-located with the
+ * tenant tables: as the extension's owner (distribute()), or as the current
+ * user (the schema check).  Citus opens its connections to the workers as
+ * the user it runs as, and a connection sees only what that same connection
+ * created in the transaction: the user's next statements on the new table
+ * (CREATE INDEX after CREATE TABLE, in one migration) must find its shards.
+ * Returns whether the table had rows (copied to the shards).
+ */
+static bool
+distribute_one(Oid relid, bool as_owner)
+{
+	Oid			anchor = colocation_anchor();
+	char	   *sql = psprintf("SELECT pg_catalog.create_distributed_table(%s, %s, colocate_with => %s)",
+							   quote_literal_cstr(ti_qualified_name(relid)), quote_literal_cstr(TI_COLUMN),
+							   quote_literal_cstr(OidIsValid(anchor) ? ti_qualified_name(anchor) : "default"));
+	bool		rows = ti_internal_exists(psprintf("SELECT 1 FROM ONLY %s LIMIT 1", ti_qualified_name(relid)),
+										  InvalidOid);
+
+	/* rows are copied as the user runs: every tenant's rows only as the owner */
+	run_own_call(sql, as_owner || rows);
+	return rows;
 }
 
 /* Is the registry a reference table yet (the distributed layout is in place)? */
@@ -410,7 +428,7 @@ convert_tables(List *tables)
 		(void) ti_internal_query("SELECT pg_catalog.create_reference_table('tenant_iso.organizations')",
 								 0, NULL, NULL, 0, 1);
 	foreach(lc, tables)
-		distribute_one(lfirst_oid(lc), true);
+		(void) distribute_one(lfirst_oid(lc), true);
 	add_keys(keys);
 	foreach(lc, tables)
 		truncate_local_data(lfirst_oid(lc));
@@ -506,7 +524,8 @@ ti_citus_setup_end(Oid relid, int nest)
 {
 	if (nest == 0)
 		return;
-	distribute_one(relid, false);
+	if (distribute_one(relid, false))
+		truncate_local_data(relid);		/* an enrolled table's rows are on the shards now */
 	pop_settings(nest);
 	ereport(NOTICE,
 			(errmsg("tenant_iso distributed table %s by organization_id", ti_qualified_name(relid)),

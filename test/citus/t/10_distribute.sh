@@ -103,6 +103,27 @@ out=$(q c ti_newcomer <<<"CREATE TABLE badges (id uuid NOT NULL, organization_id
 is "$out" "h" "... after which its tenant tables are distributed"
 q c postgres <<<"DROP TABLE badges; REVOKE ALL ON SCHEMA public FROM ti_newcomer; REVOKE ALL ON tenant_iso.organizations FROM ti_newcomer; DROP ROLE ti_newcomer;" >/dev/null
 
+# enroll() of an existing table with rows of both tenants: set up, distributed, rows on the shards
+out=$(q c postgres <<SQL
+SET tenant_iso.unsafe_ddl = on;
+CREATE TABLE legacy (id uuid NOT NULL DEFAULT gen_random_uuid(), organization_id uuid NOT NULL, note text NOT NULL,
+                     PRIMARY KEY (organization_id, id));
+INSERT INTO legacy (organization_id, note) VALUES ('$A', 'a1'), ('$A', 'a2'), ('$B', 'b1');
+RESET tenant_iso.unsafe_ddl;
+ALTER TABLE legacy OWNER TO ti_owner;
+GRANT SELECT ON legacy TO ti_app;
+SELECT tenant_iso.enroll('legacy') IS NOT NULL;
+SELECT partmethod::text FROM pg_dist_partition WHERE logicalrelid = 'legacy'::regclass;
+SELECT count(*) FROM ONLY legacy;
+SQL
+)
+is "$(tail -2 <<<"$out")" "h
+3" "enroll() of a table with rows distributes it and moves every row to the shards"
+is "$(q c ti_app <<<"SET tenant.org_id = '$A'; SELECT string_agg(note, ',' ORDER BY note) FROM legacy;")" "a1,a2" "... where A finds its own rows only"
+is "$(q c postgres <<<"SELECT result, count(*) FROM run_command_on_placements('legacy', \$\$$placement_facts\$\$) GROUP BY 1;")" \
+	"tenant_access=permissive,tenant_isolation=restrictive;rls=true;trigger=1;registry_key=1|32" \
+	"... and its placements are set up"
+
 # the schema check and the guard stay silent on Citus's own DDL on the workers
 warnings=$(for n in worker1 worker2; do
 	start=$(echo "$logs_at_start" | cut -d' ' -f$([ $n = worker1 ] && echo 1 || echo 2))
