@@ -21,8 +21,9 @@
  *	  must then have its rows scoped (row level security and the restrictive
  *	  policy, see TI_CITUS_NEW_SHARD_CHECKS; a shard's trigger and registry
  *	  key are named by Citus's rules, invariants.c), and every placement of
- *	  the registry must keep its restrictive policy.  A transaction that
- *	  leaves one open does not commit, whoever ran it;
+ *	  the registry must keep its restrictive policy, and every view must be
+ *	  one tenant_iso accepts (views.c).  A transaction that leaves one open
+ *	  does not commit, whoever ran it;
  *	- on the coordinator, when a transaction changed tenant tables or the
  *	  registry, it commits only if every distributed tenant table is
  *	  hash-distributed by organization_id and co-located with the others, and
@@ -40,6 +41,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -267,8 +269,15 @@ ti_citus_registry_placement_ok(Oid relid)
 static void
 verify_new_relation(Oid relid)
 {
-	if (get_rel_name(relid) == NULL)
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind == '\0')
 		return;					/* dropped again */
+	if ((relkind == RELKIND_VIEW || relkind == RELKIND_MATVIEW) && !ti_unsafe_ddl())
+	{
+		ti_check_view(relid, false);	/* Citus brings security_invoker along */
+		return;
+	}
 	if (ti_relid_is_registry(relid))
 	{
 		if (relid != ti_registry_oid() && !ti_citus_registry_placement_ok(relid))
