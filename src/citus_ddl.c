@@ -197,6 +197,8 @@ set_for_statement(int *nest, const char *name, const char *value)
  *	  Citus's own post-processing of the statement would otherwise turn the
  *	  new tenant table into a Citus local table because of its registry key
  *	  (or drop and re-add that key after the schema check distributed it);
+ *	  and Citus's look at the new (empty) table when it distributes a new
+ *	  partition as the user sees no rows instead of failing with TI001;
  *	- on a worker, the queries an ALTER TABLE runs itself (the validation of
  *	  a foreign key Citus adds to a moved shard, as the table's owner, with
  *	  no tenant) see no rows instead of failing with TI001: as under
@@ -215,7 +217,10 @@ ti_citus_statement_begin(Node *parsetree)
 	if (IsA(parsetree, AlterTableStmt) && ti_citus_is_worker())
 		set_for_statement(&nest, "tenant_iso.missing_context", "empty");
 	else if (IsA(parsetree, CreateStmt) && ti_citus_registry_distributed())
+	{
 		set_for_statement(&nest, "citus.enable_local_reference_table_foreign_keys", "off");
+		set_for_statement(&nest, "tenant_iso.missing_context", "empty");
+	}
 	return nest;
 }
 

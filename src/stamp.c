@@ -67,7 +67,7 @@ check_calling_context(FunctionCallInfo fcinfo)
 				 errhint("Use it only as the schema check creates it.")));
 	rel = trigdata->tg_relation;
 	attnum = ti_tenant_column(RelationGetRelid(rel));
-	if (!ti_is_stamp_trigger_name(RelationGetRelationName(rel), trigdata->tg_trigger->tgname) ||
+	if (!ti_is_stamp_trigger_name(trigdata->tg_trigger->tgname) ||
 		!ti_relation_is_tenant_table(rel) || attnum <= 0 ||
 		getBaseType(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid) != UUIDOID)
 		ereport(ERROR,

@@ -248,7 +248,7 @@ extern bool ti_relid_has_isolation_policy(Oid relid);
 extern bool ti_relid_is_guarded(Oid relid);
 extern bool ti_relid_is_registry(Oid relid);
 extern Oid	ti_registry_oid(void);
-extern bool ti_is_stamp_trigger_name(const char *relname, const char *tgname);
+extern bool ti_is_stamp_trigger_name(const char *tgname);
 extern char *ti_stamp_trigger_shard_name(Oid relid);
 extern AttrNumber ti_tenant_column(Oid relid);
 extern bool ti_role_bypasses_tenant(Oid roleid);

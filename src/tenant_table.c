@@ -223,27 +223,44 @@ ti_registry_oid(void)
 }
 
 /*
- * Is tgname the stamping trigger's name on table relname: tenant_iso_stamp,
- * or on a Citus shard the name Citus gives it there (tenant_iso_stamp_<shard id>)?
+ * Is tgname a name of the stamping trigger: tenant_iso_stamp, or on Citus
+ * the name Citus gives it on a shard (tenant_iso_stamp_<shard id>; a
+ * partition's shard has its parent shard's)?
  */
 bool
-ti_is_stamp_trigger_name(const char *relname, const char *tgname)
+ti_is_stamp_trigger_name(const char *tgname)
 {
-	uint64		shardid;
-
-	if (strcmp(tgname, TI_STAMP_TRIGGER) == 0)
-		return true;
-	shardid = ti_citus_name_shard_id(relname);
-	return shardid != 0 && strcmp(tgname, ti_citus_shard_name(TI_STAMP_TRIGGER, shardid)) == 0;
+	return strcmp(tgname, TI_STAMP_TRIGGER) == 0 || ti_citus_is_shard_name(tgname, TI_STAMP_TRIGGER);
 }
 
-/* If relid is a Citus shard placement: the stamping trigger's name there; else NULL. */
+/*
+ * If relid is a Citus shard placement: the name its stamping trigger has
+ * there (see ti_is_stamp_trigger_name()), if it has one; else NULL.
+ */
 char *
 ti_stamp_trigger_shard_name(Oid relid)
 {
-	uint64		shardid = ti_citus_shard_of(relid, NULL);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *result = NULL;
 
-	return shardid != 0 ? ti_citus_shard_name(TI_STAMP_TRIGGER, shardid) : NULL;
+	if (ti_citus_shard_of(relid, NULL) == 0)
+		return NULL;
+	rel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (result == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		char	   *name = NameStr(((Form_pg_trigger) GETSTRUCT(tup))->tgname);
+
+		if (ti_is_stamp_trigger_name(name))
+			result = pstrdup(name);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
 }
 
 /* The tenant column of a tenant table (InvalidAttrNumber if it has none). */

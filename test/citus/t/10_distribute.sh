@@ -124,6 +124,23 @@ is "$(q c postgres <<<"SELECT result, count(*) FROM run_command_on_placements('l
 	"tenant_access=permissive,tenant_isolation=restrictive;rls=true;trigger=1;registry_key=1|32" \
 	"... and its placements are set up"
 
+# a partitioned tenant table and a new partition: Citus distributes the partition with its parent
+out=$(q c ti_owner <<SQL
+CREATE TABLE events (id uuid NOT NULL DEFAULT gen_random_uuid(), organization_id uuid NOT NULL, at date NOT NULL,
+                     PRIMARY KEY (organization_id, id, at)) PARTITION BY RANGE (at);
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+GRANT SELECT, INSERT ON events TO ti_app;
+SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ',' ORDER BY logicalrelid::text)
+FROM pg_dist_partition WHERE logicalrelid::text LIKE 'events%';
+SQL
+)
+is "$out" "events:h,events_2026:h" "a partitioned tenant table and its new partition are distributed"
+is "$(q c ti_app <<<"SET tenant.org_id = '$A'; INSERT INTO events (at) VALUES ('2026-05-05') RETURNING organization_id; SET tenant.org_id = '$B'; SELECT count(*) FROM events;")" \
+	"$A
+0" "A's row is stamped on the partition's shard; B does not see it"
+is "$(q c postgres <<<"SELECT string_agg(relation::text || '=' || status, ',' ORDER BY relation::text) FROM tenant_iso.audit() WHERE relation::text LIKE 'events%' AND (check_name = 'shard_placements' OR status = 'violation');")" \
+	"events=ok,events_2026=ok" "audit(): every placement of the table and of its partition passes (the partition's shards keep their parent shard's trigger)"
+
 # the schema check and the guard stay silent on Citus's own DDL on the workers
 warnings=$(for n in worker1 worker2; do
 	start=$(echo "$logs_at_start" | cut -d' ' -f$([ $n = worker1 ] && echo 1 || echo 2))
