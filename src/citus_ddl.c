@@ -41,6 +41,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -78,9 +79,30 @@ static int	ntouched = 0;
 static bool touched_overflow = false;
 
 /*
+ * A restrictive policy of the user's own on a distributed tenant table, on
+ * the coordinator: Citus re-creates it on every shard as a permissive one,
+ * where it narrows nothing.  Refused rather than silently lost.
+ */
+static void
+refuse_own_restrictive_policy(CreatePolicyStmt *stmt)
+{
+	Oid			relid = RangeVarGetRelid(stmt->table, NoLock, true);
+
+	if (!OidIsValid(relid) || ti_citus_is_worker() || !ti_citus_is_table(relid) ||
+		!ti_relid_is_guarded(relid))
+		return;
+	ti_refuse(ERRCODE_FEATURE_NOT_SUPPORTED,
+			  psprintf("restrictive policy \"%s\" cannot be kept on the shards of %s",
+					   stmt->policy_name, ti_qualified_name(relid)),
+			  "Citus 13.2 re-creates every policy on the shards without AS RESTRICTIVE; only tenant_iso's own policy is restored.",
+			  "Narrow access in the application, or with a permissive policy that replaces tenant_access.");
+}
+
+/*
  * Before any utility statement, on every node (also inside the extension's
  * own work: Citus creates the registry's placement on the coordinator then):
- * CREATE POLICY tenant_isolation is restrictive.  Returns the statement to
+ * CREATE POLICY tenant_isolation is restrictive, and another restrictive
+ * policy on a distributed tenant table is refused.  Returns the statement to
  * run (a copy when the tree may not be changed in place).
  */
 PlannedStmt *
@@ -88,11 +110,16 @@ ti_citus_before_utility(PlannedStmt *pstmt, bool *readOnlyTree)
 {
 	CreatePolicyStmt *stmt;
 
-	if (!IsA(pstmt->utilityStmt, CreatePolicyStmt))
+	if (!IsA(pstmt->utilityStmt, CreatePolicyStmt) || !ti_citus_active())
 		return pstmt;
 	stmt = (CreatePolicyStmt *) pstmt->utilityStmt;
-	if (!stmt->permissive || strcmp(stmt->policy_name, TI_ISOLATION_POLICY) != 0 ||
-		!ti_citus_active())
+	if (strcmp(stmt->policy_name, TI_ISOLATION_POLICY) != 0)
+	{
+		if (!stmt->permissive)
+			refuse_own_restrictive_policy(stmt);
+		return pstmt;
+	}
+	if (!stmt->permissive)
 		return pstmt;
 	if (*readOnlyTree)
 	{

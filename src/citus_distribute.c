@@ -328,6 +328,19 @@ grant_registry_references(List *tables)
 		ti_internal_ddl(psprintf("GRANT REFERENCES (id) ON tenant_iso.organizations TO %s", ((char **) lfirst(lc))[0]));
 }
 
+/* Restrictive policies of the user's own: Citus re-creates them permissive on the shards. */
+static void
+check_own_restrictive_policies(Oid relid)
+{
+	if (!ti_internal_exists("SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) $1 "
+							"AND NOT p.polpermissive AND p.polname OPERATOR(pg_catalog.<>) 'tenant_isolation'", relid))
+		return;
+	refuse(ERRCODE_FEATURE_NOT_SUPPORTED,
+		   psprintf("cannot distribute table %s: it has restrictive policies of its own", ti_qualified_name(relid)),
+		   "Citus 13.2 re-creates every policy on the shards without AS RESTRICTIVE, where such a policy would narrow nothing; only tenant_iso's own policy is restored.",
+		   "Drop them first and narrow access in the application, or with a permissive policy that replaces tenant_access.");
+}
+
 /* Tenant tables to distribute now: relid and every tenant table not distributed yet. */
 static List *
 tables_to_distribute(Oid relid)
@@ -349,6 +362,7 @@ tables_to_distribute(Oid relid)
 	{
 		check_unique_keys(lfirst_oid(lc));
 		check_triggers(lfirst_oid(lc));
+		check_own_restrictive_policies(lfirst_oid(lc));
 	}
 	return result;
 }
@@ -514,6 +528,7 @@ ti_citus_setup_begin(Oid relid)
 		return 0;
 	check_unique_keys(relid);
 	check_triggers(relid);
+	check_own_restrictive_policies(relid);
 	check_registry_references();
 	return push_settings();
 }

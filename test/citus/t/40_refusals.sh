@@ -55,6 +55,11 @@ for ddl in "DROP POLICY tenant_isolation ON courses" \
 done
 is "$(q c ti_owner <<<"SET citus.enable_unsafe_triggers = on; DROP TRIGGER tenant_iso_stamp ON courses;")" "ERROR:  42P16" \
 	"coordinator, as the owner: DROP TRIGGER tenant_iso_stamp (with citus.enable_unsafe_triggers on) -> refused"
+out=$(qv c ti_owner <<<"CREATE POLICY only_short ON courses AS RESTRICTIVE USING (length(title) < 100);")
+like "$out" "ERROR:  0A000: restrictive policy \"only_short\" cannot be kept on the shards of public.courses" \
+	"a restrictive policy of the owner's own on a distributed table is refused (Citus would make it permissive on the shards)"
+is "$(q c ti_owner <<<"CREATE POLICY read_all ON courses FOR SELECT USING (true); DROP POLICY read_all ON courses;")" "" \
+	"a permissive policy of the owner's own is accepted"
 is "$(q c ti_owner <<<"ALTER TABLE courses RENAME TO courses2; ALTER TABLE courses2 RENAME TO courses;")" "" \
 	"harmless DDL on a distributed tenant table goes through (a rename back and forth)"
 
