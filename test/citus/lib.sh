@@ -3,7 +3,7 @@
 # of the cluster test/citus/run.sh started (TIC_TMP in the environment), and the fixture.
 #
 #   ok STATUS DESC [DIAG]   is GOT WANT DESC   like GOT SUBSTRING DESC   unlike GOT SUBSTRING DESC
-#   done_testing            prints the plan; exit status 1 if a test failed
+#   done_testing            prints the plan
 #   q NODE ROLE [psql args]   psql -At as ROLE on node c, w1 or w2 in $DB, SQL on stdin; errors
 #                           are printed as "ERROR:  <SQLSTATE>", notices not at all
 #   qv NODE ROLE [psql args]  the same with "ERROR:  <SQLSTATE>: <message>", DETAIL, HINT, NOTICEs
@@ -57,10 +57,10 @@ unlike() {
 must not contain: $2"
 }
 
+# (exit status 0: prove counts the failed tests; a file that dies before its plan is a failure)
 done_testing() {
 	echo "1..$tap_n"
-	[ "$tap_failed" -eq 0 ]
-	exit $?
+	exit 0
 }
 
 # q NODE ROLE [psql args]: SQL on stdin; notices are not shown

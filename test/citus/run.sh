@@ -40,8 +40,11 @@ status=0
 	| tee "$TIC_TMP/prove.log" || status=$?
 passed=$(grep -cE '^ok [0-9]+' "$TIC_TMP/prove.log" || true)
 failed=$(grep -cE '^not ok [0-9]+' "$TIC_TMP/prove.log" || true)
-# files that died or missed their plan count once each
-broken=$(grep -E '^t?e?s?t?.*\(Wstat: [0-9]+ .*(Tests: [0-9]+ Failed: 0|Parse errors)' "$TIC_TMP/prove.log" | wc -l || true)
+# files of prove's summary report that died, exited non-zero or missed their plan (once each)
+broken=$(awk '/^Test Summary Report/ { s = 1 }
+	s && /^[^ ].*\(Wstat: / { f = $1; b[f] = 0 }
+	s && f != "" && /(Wstat: [1-9]|Non-zero exit status|Parse errors)/ { b[f] = 1 }
+	END { n = 0; for (k in b) n += b[k]; print n }' "$TIC_TMP/prove.log")
 failed=$((failed + broken))
 [ $status -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
 echo "$passed passed, $failed failed"
