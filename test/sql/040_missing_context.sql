@@ -9,15 +9,7 @@
 BEGIN;
 SELECT plan(50);
 
--- EXPLAIN (no execution) of a query, as text, to check which plan the tests below get
-CREATE FUNCTION public.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r record; out text := '';
-BEGIN
-    FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        out := out || r."QUERY PLAN" || E'\n';
-    END LOOP;
-    RETURN out;
-END $$;
+\ir include/plan_of.sql
 
 -- an empty tenant table, and one emptied by deleting every row
 SET ROLE ti_owner;
@@ -64,16 +56,7 @@ SELECT is(:'copy_no_tenant'::text, 'ERROR:  no tenant is set for this statement 
           'COPY tenant_table TO STDOUT without a tenant fails with the TI001 error');
 SELECT is(:'copy_tenant_a'::text, 'Algebra,Astronomy,', 'COPY tenant_table TO STDOUT with a tenant exports only its rows');
 
--- the error text: primary message, detail and hint
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN st || ' | ' || msg || ' | ' || det || ' | ' || hnt;
-END $$;
+\ir include/error_of.sql
 SELECT matches(pg_temp.error_of('SELECT * FROM courses'), 'TI001 \| .* \| .+ \| .*SET tenant\.org_id',
                'the TI001 error has a detail and a hint that shows SET tenant.org_id');
 
@@ -92,11 +75,11 @@ SELECT throws_ok('SELECT count(*) FROM assets WHERE id = ''5a000000-0000-4000-80
 ------------------------------------------------------------------------------
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
-SELECT matches(public.plan_of($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$), 'Index Scan',
+SELECT matches(pg_temp.plan_of($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$), 'Index Scan',
                'sanity: with enable_seqscan off the lookup uses an index scan');
 SELECT throws_ok($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$, 'TI001', NULL,
                  'index scan plan: TI001');
-SELECT matches(public.plan_of($$SELECT organization_id FROM courses WHERE organization_id = '0a000000-0000-4000-8000-00000000000a'$$),
+SELECT matches(pg_temp.plan_of($$SELECT organization_id FROM courses WHERE organization_id = '0a000000-0000-4000-8000-00000000000a'$$),
                'Index', 'sanity: a lookup by organization_id uses an index');
 SELECT throws_ok($$SELECT organization_id FROM courses WHERE organization_id = '0a000000-0000-4000-8000-00000000000a'$$, 'TI001', NULL,
                  'index plan on organization_id: TI001');
@@ -106,7 +89,7 @@ RESET enable_bitmapscan;
 SET enable_indexscan = off;
 SET enable_indexonlyscan = off;
 SET enable_bitmapscan = off;
-SELECT matches(public.plan_of($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$), 'Seq Scan',
+SELECT matches(pg_temp.plan_of($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$), 'Seq Scan',
                'sanity: with index scans off the lookup uses a sequential scan');
 SELECT throws_ok($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$, 'TI001', NULL,
                  'sequential scan plan: TI001');
@@ -116,7 +99,7 @@ RESET enable_indexonlyscan;
 RESET enable_bitmapscan;
 SET enable_seqscan = off;
 SET enable_indexscan = off;
-SELECT matches(public.plan_of($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$), 'Bitmap',
+SELECT matches(pg_temp.plan_of($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$), 'Bitmap',
                'sanity: with seq and index scans off the lookup uses a bitmap scan');
 SELECT throws_ok($$SELECT * FROM courses WHERE id = '2a000000-0000-4000-8000-000000000001'$$, 'TI001', NULL,
                  'bitmap scan plan: TI001');

@@ -13,41 +13,13 @@
 BEGIN;
 SELECT plan(99);
 
--- run a query, return its first value as text, or 'ERROR <sqlstate>: <message>'
-CREATE FUNCTION pg_temp.scalar(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE v text; st text; msg text;
-BEGIN
-    EXECUTE q INTO v;
-    RETURN v;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-    RETURN 'ERROR ' || st || ': ' || msg;
-END $$;
--- the error of a statement as 'sqlstate | message | detail | hint', or 'no error'
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text; det text; hnt text;
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN st || ' | ' || msg || ' | ' || det || ' | ' || hnt;
-END $$;
--- is the table set up as a tenant table? (policy tenant_isolation present, RLS enabled and forced)
-CREATE FUNCTION pg_temp.is_tenant_table(rel text) RETURNS boolean LANGUAGE sql AS $$
-    SELECT coalesce((SELECT c.relrowsecurity AND c.relforcerowsecurity
-                       AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-                     FROM pg_class c WHERE c.oid = to_regclass(rel)), false)
-$$;
+\ir include/error_of.sql
+\ir include/is_tenant_table.sql
 -- does the table exist without being a tenant table? (no policy tenant_isolation, no forced RLS)
 CREATE FUNCTION pg_temp.is_global_table(rel text) RETURNS boolean LANGUAGE sql AS $$
     SELECT to_regclass(rel) IS NOT NULL AND NOT pg_temp.is_tenant_table(rel)
 $$;
--- the invariant violations of a table, as a text list ('' = none)
-CREATE FUNCTION pg_temp.violations(rel text) RETURNS text LANGUAGE sql AS $$
-    SELECT coalesce(string_agg(v.check_name, ', '), '')
-    FROM tenant_iso._table_violations(to_regclass(rel)) v
-$$;
+\ir include/violations.sql
 
 ------------------------------------------------------------------------------
 -- refused definitions: nothing is created

@@ -29,9 +29,7 @@ CREATE FUNCTION pg_temp.fingerprint(rel regclass) RETURNS text LANGUAGE sql AS $
            FROM pg_index WHERE indrelid = rel),
         (SELECT string_agg(inhparent::regclass::text, ', ') FROM pg_inherits WHERE inhrelid = rel))
 $$;
-CREATE FUNCTION pg_temp.violations(rel regclass) RETURNS text LANGUAGE sql AS $$
-    SELECT coalesce(string_agg(v.check_name, ', '), '') FROM tenant_iso._table_violations(rel) v
-$$;
+\ir include/violations.sql
 
 SELECT pg_temp.fingerprint('assets') AS fp_assets, pg_temp.fingerprint('courses') AS fp_courses,
        pg_temp.fingerprint('lessons') AS fp_lessons \gset

@@ -5,14 +5,7 @@
 BEGIN;
 SELECT plan(43);
 
-CREATE FUNCTION public.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r record; out text := '';
-BEGIN
-    FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        out := out || r."QUERY PLAN" || E'\n';
-    END LOOP;
-    RETURN out;
-END $$;
+\ir include/plan_of.sql
 CREATE FUNCTION public.explain_analyze(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r record; out text := '';
 BEGIN
@@ -56,7 +49,7 @@ SET tenant.org_id = '0a000000-0000-4000-8000-00000000000a';
 SELECT results_eq('generic_titles', ARRAY['Algebra', 'Astronomy'], 'generic plan: A sees its titles');
 SELECT results_eq($$EXECUTE generic_by_id('2a000000-0000-4000-8000-000000000001')$$, ARRAY['Algebra'], 'generic plan: A finds its course by id');
 SELECT is_empty($$EXECUTE generic_by_id('2b000000-0000-4000-8000-000000000001')$$, 'generic plan: A does not find B''s course by id');
-SELECT matches(public.plan_of($$EXECUTE generic_by_id('2a000000-0000-4000-8000-000000000001')$$), '\$1',
+SELECT matches(pg_temp.plan_of($$EXECUTE generic_by_id('2a000000-0000-4000-8000-000000000001')$$), '\$1',
                'sanity: the statement runs a generic plan (parameter $1 in the plan)');
 SET tenant.org_id = '0b000000-0000-4000-8000-00000000000b';
 SELECT results_eq('generic_titles', ARRAY['Biology', 'Botany'], 'generic plan: after the switch B sees its titles');
@@ -65,7 +58,7 @@ SELECT is_empty($$EXECUTE generic_by_id('2a000000-0000-4000-8000-000000000001')$
 -- the same with an index scan (the tenant comparison as index condition)
 SET enable_seqscan = off;
 PREPARE generic_idx AS SELECT title FROM courses WHERE organization_id IS NOT NULL ORDER BY title;
-SELECT matches(public.plan_of('EXECUTE generic_idx'), 'Index', 'sanity: the generic plan uses an index');
+SELECT matches(pg_temp.plan_of('EXECUTE generic_idx'), 'Index', 'sanity: the generic plan uses an index');
 SELECT results_eq('generic_idx', ARRAY['Biology', 'Botany'], 'generic index plan: B sees its titles');
 SET tenant.org_id = '0a000000-0000-4000-8000-00000000000a';
 SELECT results_eq('generic_idx', ARRAY['Algebra', 'Astronomy'], 'generic index plan: after the switch A sees its titles');
@@ -120,7 +113,7 @@ SELECT is(public.course_titles(), 'Biology,Botany', 'plpgsql plan cached over 6 
 ------------------------------------------------------------------------------
 SET enable_indexscan = off;
 SET enable_bitmapscan = off;
-SELECT plan_of('SELECT * FROM courses') AS seq_plan \gset
+SELECT pg_temp.plan_of('SELECT * FROM courses') AS seq_plan \gset
 SELECT matches(:'seq_plan'::text, 'Seq Scan on courses', 'sanity: a sequential scan plan');
 SELECT doesnt_match(:'seq_plan'::text, 'Filter: [^\n]*current_org_id\(\)',
                     'the sequential scan''s filter does not call current_org_id() per row');
@@ -129,7 +122,7 @@ SELECT matches(:'seq_plan'::text, 'Filter: [^\n]*organization_id = \$[0-9]+',
 RESET enable_indexscan;
 RESET enable_bitmapscan;
 SET enable_seqscan = off;
-SELECT matches(plan_of('SELECT * FROM courses'), 'Index (Only )?Scan using \S+ on courses\s+Index Cond: \(organization_id = ',
+SELECT matches(pg_temp.plan_of('SELECT * FROM courses'), 'Index (Only )?Scan using \S+ on courses\s+Index Cond: \(organization_id = ',
                'with an index, the tenant comparison is an index condition on organization_id');
 RESET enable_seqscan;
 RESET ROLE;
@@ -156,7 +149,7 @@ SET enable_indexscan = off;
 SET enable_indexonlyscan = off;
 SET enable_bitmapscan = off;
 SET tenant.org_id = '0a000000-0000-4000-8000-00000000000a';
-SELECT matches(plan_of('SELECT count(*) FROM big'), 'Gather(.|\n)*Parallel Seq Scan on big', 'EXPLAIN shows a Gather over a parallel scan');
+SELECT matches(pg_temp.plan_of('SELECT count(*) FROM big'), 'Gather(.|\n)*Parallel Seq Scan on big', 'EXPLAIN shows a Gather over a parallel scan');
 SELECT results_eq($$SELECT count(*), count(*) FILTER (WHERE organization_id <> '0a000000-0000-4000-8000-00000000000a') FROM big$$,
                   $$VALUES (3000::bigint, 0::bigint)$$, 'parallel plan: A gets exactly its 3000 rows, none of B');
 SELECT results_eq($$SELECT count(*) FILTER (WHERE organization_id = tenant_iso.current_org_id()) FROM big$$,
@@ -180,7 +173,7 @@ RESET ROLE;
 SET tenant_iso.context_scope = 'transaction';
 SET ROLE ti_app;
 SET LOCAL tenant.org_id = '0a000000-0000-4000-8000-00000000000a';
-SELECT matches(public.plan_of('SELECT count(*) FROM big'), 'Gather', 'sanity: still a parallel plan');
+SELECT matches(pg_temp.plan_of('SELECT count(*) FROM big'), 'Gather', 'sanity: still a parallel plan');
 SELECT is(public.try_scalar($$SELECT count(*) || ' rows, ' || count(*) FILTER (WHERE organization_id <> '0a000000-0000-4000-8000-00000000000a') || ' foreign' FROM big$$),
           '3000 rows, 0 foreign', 'context_scope = transaction: a parallel plan sees the tenant set by SET LOCAL');
 RESET ROLE;

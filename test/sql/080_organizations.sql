@@ -6,29 +6,8 @@
 BEGIN;
 SELECT plan(49);
 
--- the error of a statement as 'sqlstate | message', or 'no error'
-CREATE FUNCTION pg_temp.error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE st text; msg text;
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
-    RETURN st || ' | ' || msg;
-END $$;
--- rows of an organization in every tenant table (leaf tables, ONLY: each row counted once), as superuser
-CREATE FUNCTION pg_temp.rows_of(org uuid) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE t regclass; n bigint; total bigint := 0;
-BEGIN
-    FOR t IN SELECT c.oid::regclass FROM pg_class c
-             WHERE c.relkind = 'r' AND c.relnamespace <> 'tenant_iso'::regnamespace
-               AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-    LOOP
-        EXECUTE format('SELECT count(*) FROM ONLY %s WHERE organization_id = $1', t) INTO n USING org;
-        total := total + n;
-    END LOOP;
-    RETURN total;
-END $$;
+\ir include/error_of.sql
+\ir include/org_count.sql
 
 ------------------------------------------------------------------------------
 -- who may call them
@@ -127,19 +106,19 @@ INSERT INTO pinned_notes (body) VALUES ('b1');
 RESET ROLE;
 RESET tenant.org_id;
 
-SELECT pg_temp.rows_of('0a000000-0000-4000-8000-00000000000a') AS a_rows, pg_temp.rows_of('0b000000-0000-4000-8000-00000000000b') AS b_rows \gset
+SELECT pg_temp.org_count('0a000000-0000-4000-8000-00000000000a') AS a_rows, pg_temp.org_count('0b000000-0000-4000-8000-00000000000b') AS b_rows \gset
 SELECT is(:a_rows::bigint, 16::bigint, 'sanity: A has 10 fixture rows + 3 events + 1 note + 2 pinned notes = 16 tenant rows');
 SET ROLE ti_prov;
 SELECT is(tenant_iso.drop_organization('0a000000-0000-4000-8000-00000000000a'), :a_rows::bigint,
           'drop_organization returns the number of tenant rows removed (16, each row counted once)');
 RESET ROLE;
-SELECT is(pg_temp.rows_of('0a000000-0000-4000-8000-00000000000a'), 0::bigint, 'no row of A is left in any tenant table');
+SELECT is(pg_temp.org_count('0a000000-0000-4000-8000-00000000000a'), 0::bigint, 'no row of A is left in any tenant table');
 SELECT is((SELECT count(*) FROM events WHERE organization_id = '0a000000-0000-4000-8000-00000000000a'), 0::bigint,
           'no row of A is left in the partitioned table');
 SELECT is((SELECT count(*) FROM notes WHERE organization_id = '0a000000-0000-4000-8000-00000000000a'), 0::bigint,
           'no row of A is left in the inheritance tree');
 SELECT is_empty($$SELECT 1 FROM tenant_iso.organizations WHERE id = '0a000000-0000-4000-8000-00000000000a'$$, 'A is gone from the registry');
-SELECT is(pg_temp.rows_of('0b000000-0000-4000-8000-00000000000b'), :b_rows::bigint, 'B''s rows are untouched');
+SELECT is(pg_temp.org_count('0b000000-0000-4000-8000-00000000000b'), :b_rows::bigint, 'B''s rows are untouched');
 SELECT is_empty($$SELECT 1 FROM courses c WHERE NOT EXISTS (SELECT 1 FROM tenant_iso.organizations o WHERE o.id = c.organization_id)$$,
                 'no course is left without an organization');
 SET ROLE ti_prov;

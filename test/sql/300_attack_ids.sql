@@ -13,16 +13,7 @@
 BEGIN;
 SELECT plan(50);
 
--- A fingerprint of B's data in every fixture table, taken as superuser (which bypasses RLS).
-CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(t, ' | ' ORDER BY t) FROM (
-        SELECT 'users ' || id || ' ' || email || ' ' || name AS t FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'courses ' || id || ' ' || title || ' ' || created_at FROM courses WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'lessons ' || id || ' ' || course_id || ' ' || title || ' ' || position FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'enrollments ' || id || ' ' || user_id || ' ' || course_id FROM enrollments WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'assets ' || id || ' ' || lesson_id || ' ' || url || ' ' || bytes FROM assets WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-    ) s
-$$;
+\ir include/b_rows.sql
 SELECT pg_temp.b_rows() AS b_before \gset
 -- error capture: {sqlstate, message, detail, hint}, NULL when the statement succeeds
 \ir include/err.sql

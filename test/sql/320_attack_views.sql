@@ -13,26 +13,13 @@
 BEGIN;
 SELECT plan(49);
 
-CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(t, ' | ' ORDER BY t) FROM (
-        SELECT 'users ' || id || ' ' || email || ' ' || name AS t FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'courses ' || id || ' ' || title FROM courses WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-    ) s
-$$;
+\ir include/b_rows.sql
 CREATE FUNCTION pg_temp.invoker(rel regclass) RETURNS text LANGUAGE sql AS $$
     SELECT option_value FROM pg_class c, pg_options_to_table(c.reloptions)
     WHERE c.oid = rel AND option_name = 'security_invoker'
 $$;
 \ir include/err.sql
--- count the rows of rel matching cond, as the current role; 0 when rel does not exist
-CREATE FUNCTION pg_temp.count_if_exists(rel text, cond text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-    IF to_regclass(rel) IS NULL THEN RETURN 0; END IF;
-    EXECUTE format('SELECT count(*) FROM %s WHERE %s', rel, cond) INTO n;
-    RETURN n;
-END
-$$;
+\ir include/count_if_exists.sql
 SELECT pg_temp.b_rows() AS b_before \gset
 -- an exempt (global) table, for the controls
 SELECT tenant_iso.exempt_table('public.plans', 'plans are shared by all organizations') \gset

@@ -11,20 +11,8 @@ BEGIN;
 SELECT plan(41);
 
 \ir include/err.sql
--- is rel set up as a tenant table (forced RLS and the generated policy)?
-CREATE FUNCTION pg_temp.is_tenant(rel text) RETURNS boolean LANGUAGE sql AS $$
-    SELECT COALESCE((SELECT c.relrowsecurity AND c.relforcerowsecurity
-                        AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-                     FROM pg_class c WHERE c.oid = to_regclass(rel)), false)
-$$;
-CREATE FUNCTION pg_temp.count_if_exists(rel text, cond text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-    IF to_regclass(rel) IS NULL THEN RETURN 0; END IF;
-    EXECUTE format('SELECT count(*) FROM %s WHERE %s', rel, cond) INTO n;
-    RETURN n;
-END
-$$;
+\ir include/is_tenant_table.sql
+\ir include/count_if_exists.sql
 SELECT tenant_iso.create_organization('Gamma Guild', '0c000000-0000-4000-8000-00000000000c') AS org_c \gset
 
 ------------------------------------------------------------------------------
@@ -52,8 +40,8 @@ INSERT INTO events (organization_id, kind) VALUES
     ('0c000000-0000-4000-8000-00000000000c', 'c-more'), ('0c000000-0000-4000-8000-00000000000c', 'c-even-more');
 SELECT count(*) AS others_before FROM events WHERE organization_id <> '0a000000-0000-4000-8000-00000000000a' \gset
 
-SELECT ok(pg_temp.is_tenant('events_b'), 'a partition created with PARTITION OF is a tenant table');
-SELECT ok(pg_temp.is_tenant('events_rest') AND pg_temp.is_tenant('events_rest_0') AND pg_temp.is_tenant('events_rest_1'),
+SELECT ok(pg_temp.is_tenant_table('events_b'), 'a partition created with PARTITION OF is a tenant table');
+SELECT ok(pg_temp.is_tenant_table('events_rest') AND pg_temp.is_tenant_table('events_rest_0') AND pg_temp.is_tenant_table('events_rest_1'),
           'a sub-partitioned default partition and its sub-partitions are tenant tables');
 
 SET ROLE ti_app;
@@ -79,7 +67,7 @@ SELECT throws_ok($$DROP POLICY tenant_isolation ON events_b$$, '42P16', NULL,
                  'ti_owner: dropping the policy of a partition is refused');
 -- a detached partition stays a tenant table
 SELECT lives_ok($$ALTER TABLE events DETACH PARTITION events_b$$, 'ti_owner detaches B''s partition');
-SELECT ok(pg_temp.is_tenant('events_b'), '... it is still a tenant table');
+SELECT ok(pg_temp.is_tenant_table('events_b'), '... it is still a tenant table');
 RESET ROLE;
 SET ROLE ti_app;
 SELECT is_empty($$SELECT * FROM events_b$$, 'ti_app: the detached partition shows nothing of B');
@@ -107,7 +95,7 @@ ALTER TABLE events_exempt OWNER TO ti_owner;
 SET ROLE ti_owner;
 SELECT lives_ok($$ALTER TABLE events ATTACH PARTITION events_b2 FOR VALUES IN ('0b000000-0000-4000-8000-00000000000b')$$,
                 'ti_owner: ATTACH PARTITION of a compliant table that was not set up succeeds');
-SELECT ok(pg_temp.is_tenant('events_b2'), '... and the attached table is now a tenant table');
+SELECT ok(pg_temp.is_tenant_table('events_b2'), '... and the attached table is now a tenant table');
 RESET ROLE;
 SET ROLE ti_app;
 SELECT is(pg_temp.count_if_exists('events_b2', 'true'), 0::bigint, 'ti_app: the attached table, queried directly, shows nothing of B');
@@ -138,7 +126,7 @@ RESET ROLE;
 SET ROLE ti_owner;
 SELECT lives_ok($$CREATE TABLE course_archive (archived_at timestamptz NOT NULL DEFAULT now()) INHERITS (courses)$$,
                 'ti_owner creates a child table with INHERITS (courses)');
-SELECT ok(pg_temp.is_tenant('course_archive'), '... it is a tenant table');
+SELECT ok(pg_temp.is_tenant_table('course_archive'), '... it is a tenant table');
 RESET ROLE;
 INSERT INTO course_archive (id, organization_id, title) VALUES
     ('2b000000-0000-4000-8000-0000000000c1', '0b000000-0000-4000-8000-00000000000b', 'B archived secret');
@@ -155,7 +143,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON course_kid TO ti_app;
 SET ROLE ti_owner;
 SELECT lives_ok($$ALTER TABLE course_kid INHERIT courses$$,
                 'ti_owner: ALTER TABLE ... INHERIT courses of a compliant table that was not set up succeeds');
-SELECT ok(pg_temp.is_tenant('course_kid'), '... and the child is now a tenant table');
+SELECT ok(pg_temp.is_tenant_table('course_kid'), '... and the child is now a tenant table');
 SELECT ok((pg_temp.err($$ALTER TABLE course_noorg INHERIT courses$$)) IS NOT NULL,
           'ti_owner: ALTER TABLE ... INHERIT of a table without organization_id is refused');
 SELECT ok((pg_temp.err($$ALTER TABLE events_exempt INHERIT events_a$$)) IS NOT NULL,

@@ -11,15 +11,7 @@
 BEGIN;
 SELECT plan(38);
 
-CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(t, ' | ' ORDER BY t) FROM (
-        SELECT 'users ' || id || ' ' || email || ' ' || name AS t FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'courses ' || id || ' ' || title FROM courses WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'lessons ' || id || ' ' || title FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'enrollments ' || id FROM enrollments WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'assets ' || id || ' ' || url FROM assets WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-    ) s
-$$;
+\ir include/b_rows.sql
 \ir include/err.sql
 SELECT pg_temp.b_rows() AS b_before \gset
 

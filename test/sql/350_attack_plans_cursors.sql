@@ -24,8 +24,7 @@ EXCEPTION WHEN OTHERS THEN
     RETURN 'ERROR ' || SQLSTATE;
 END
 $$;
-CREATE FUNCTION pg_temp.explain_lines(sql text) RETURNS SETOF text LANGUAGE plpgsql AS
-    $$BEGIN RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || sql; END$$;
+\ir include/explain_lines.sql
 CREATE FUNCTION public.titles_sql() RETURNS text LANGUAGE sql STABLE AS
     $$SELECT string_agg(title, ',' ORDER BY title) FROM courses$$;
 CREATE FUNCTION public.course_titles() RETURNS SETOF text LANGUAGE plpgsql STABLE AS

@@ -17,16 +17,9 @@
 BEGIN;
 SELECT plan(59);
 
-CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(t, ' | ' ORDER BY t) FROM (
-        SELECT 'users ' || id || ' ' || email || ' ' || name AS t FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'courses ' || id || ' ' || title FROM courses WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'lessons ' || id || ' ' || title FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-    ) s
-$$;
+\ir include/b_rows.sql
 \ir include/err.sql
-CREATE FUNCTION pg_temp.explain_lines(sql text) RETURNS SETOF text LANGUAGE plpgsql AS
-    $$BEGIN RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || sql; END$$;
+\ir include/explain_lines.sql
 -- more rows, so that every plan shape is reachable, and a secondary index on title
 -- (not leading with organization_id: its index condition runs before the tenant filter)
 SET client_min_messages = error;

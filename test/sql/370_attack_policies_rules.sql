@@ -13,13 +13,7 @@
 BEGIN;
 SELECT plan(37);
 
-CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(t, ' | ' ORDER BY t) FROM (
-        SELECT 'users ' || id || ' ' || email || ' ' || name AS t FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'courses ' || id || ' ' || title FROM courses WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'lessons ' || id || ' ' || title FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-    ) s
-$$;
+\ir include/b_rows.sql
 \ir include/err.sql
 CREATE FUNCTION pg_temp.policies(rel regclass) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(polname || ' ' || polpermissive || ' ' || polcmd::text || ' ' || polroles::text || ' '

@@ -14,14 +14,7 @@
 BEGIN;
 SELECT plan(37);
 
-CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(t, ' | ' ORDER BY t) FROM (
-        SELECT 'users ' || id || ' ' || email AS t FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'courses ' || id || ' ' || title FROM courses WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'lessons ' || id || ' ' || course_id || ' ' || title FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'enrollments ' || id || ' ' || user_id || ' ' || course_id FROM enrollments WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-    ) s
-$$;
+\ir include/b_rows.sql
 \ir include/err.sql
 -- the error of a statement with an id replaced by <id>, to compare errors for two different ids
 CREATE FUNCTION pg_temp.err_shape(sql text, id text) RETURNS text LANGUAGE sql AS $$

@@ -7,17 +7,7 @@
 BEGIN;
 SELECT plan(54);
 
--- An error's SQLSTATE, message, detail and hint, one per line ('no error' if none).
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE s text; m text; d text; h text;
-BEGIN
-    EXECUTE sql;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    RETURN concat_ws(E'\n', s, m, d, h);
-END
-$f$;
+\ir include/err.sql
 
 ------------------------------------------------------------------------------
 -- The legacy schema: plain tables owned by the migration role, with the usual problems
@@ -133,22 +123,21 @@ RESET ROLE;
 SELECT is((SELECT has_function_privilege('public', 'tenant_iso.enroll(regclass)', 'EXECUTE')), false,
           'enroll() is not executable by PUBLIC');
 
-SELECT is(pg_temp.err($$SELECT tenant_iso.enroll('legacy.customers')$$),
+SELECT is(array_to_string(pg_temp.err($$SELECT tenant_iso.enroll('legacy.customers')$$), E'\n'),
           E'23502\ncannot enroll table legacy.customers: 2 of its rows belong to no registered organization\n'
           '1 row has organization_id NULL. 1 row has an organization_id that is not in tenant_iso.organizations (0c000000-0000-4000-8000-00000000000c).\n'
           'Set organization_id on the rows that lack one (or delete them), register the missing organizations with tenant_iso.create_organization(name, id), then enroll the table again.',
           'a table with NULL and unknown organization ids is refused with both counts, the unknown ids and a hint');
-SELECT is(pg_temp.err($$SELECT tenant_iso.enroll('legacy.orders')$$),
+SELECT is(array_to_string(pg_temp.err($$SELECT tenant_iso.enroll('legacy.orders')$$), E'\n'),
           E'23503\ncannot enroll table legacy.orders: 1 of its rows belong to no registered organization\n'
           '1 row has an organization_id that is not in tenant_iso.organizations (0c000000-0000-4000-8000-00000000000c).\n'
           'Set organization_id on the rows that lack one (or delete them), register the missing organizations with tenant_iso.create_organization(name, id), then enroll the table again.',
           'unknown organization ids alone give 23503');
 SELECT is((SELECT count(*) FROM pg_policy WHERE polrelid IN ('legacy.customers'::regclass, 'legacy.orders'::regclass)), 0::bigint,
           'a refused enrolment changes nothing');
-SELECT is(split_part(pg_temp.err($$SELECT tenant_iso.enroll('legacy.notes')$$), E'\n', 2),
+SELECT is((pg_temp.err($$SELECT tenant_iso.enroll('legacy.notes')$$))[2],
           'table legacy.notes has no "organization_id" column', 'a table without organization_id is refused');
-SELECT is(split_part(pg_temp.err($$SELECT tenant_iso.enroll('legacy.tags')$$), E'\n', 1) || ' ' ||
-          split_part(pg_temp.err($$SELECT tenant_iso.enroll('legacy.tags')$$), E'\n', 2),
+SELECT is(array_to_string((pg_temp.err($$SELECT tenant_iso.enroll('legacy.tags')$$))[1:2], ' '),
           '42P16 column "organization_id" of table legacy.tags must be of type uuid', 'an organization_id of another type is refused');
 SELECT throws_ok($$SELECT tenant_iso.enroll('tenant_iso.organizations')$$, '42809', NULL, 'the registry cannot be enrolled');
 SELECT throws_ok($$SELECT tenant_iso.enroll(NULL)$$, '22004', NULL, 'NULL is refused');

@@ -20,14 +20,7 @@ SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debu
 SELECT plan(48);
 
 \ir include/err.sql
-CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r record; out text := '';
-BEGIN
-    FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        out := out || r."QUERY PLAN" || E'\n';
-    END LOOP;
-    RETURN out;
-END $$;
+\ir include/plan_of.sql
 -- wait (at most a minute) until backend p waits for a lock
 CREATE FUNCTION pg_temp.wait_for_lock(p int) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN

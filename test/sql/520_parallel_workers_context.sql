@@ -21,14 +21,7 @@ SELECT CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'debu
 SELECT plan(43);
 
 \ir include/err.sql
-CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r record; out text := '';
-BEGIN
-    FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
-        out := out || r."QUERY PLAN" || E'\n';
-    END LOOP;
-    RETURN out;
-END $$;
+\ir include/plan_of.sql
 -- run a query, return its single value, or 'ERROR <sqlstate>'
 CREATE FUNCTION pg_temp.try(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE v text;

@@ -14,16 +14,7 @@
 BEGIN;
 SELECT plan(52);
 
--- B's data, as the superuser sees it
-CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(t, ' | ' ORDER BY t) FROM (
-        SELECT 'users ' || id || ' ' || email || ' ' || name AS t FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'courses ' || id || ' ' || title FROM courses WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'lessons ' || id || ' ' || title FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'enrollments ' || id FROM enrollments WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'assets ' || id || ' ' || url FROM assets WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-    ) s
-$$;
+\ir include/b_rows.sql
 SELECT pg_temp.b_rows() AS b_before \gset
 
 -- counters that a rollback does not reset: rows of A and rows of anyone else a WHEN condition saw
@@ -41,16 +32,7 @@ BEGIN
     END IF;
     RETURN true;
 END $$;
--- 'own=N other=M' since the last call
-CREATE FUNCTION pg_temp.seen() RETURNS text LANGUAGE plpgsql AS $$
-DECLARE own bigint; other bigint;
-BEGIN
-    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO own FROM public.seen_own;
-    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO other FROM public.seen_other;
-    PERFORM setval('public.seen_own', 1, false);
-    PERFORM setval('public.seen_other', 1, false);
-    RETURN format('own=%s other=%s', own, other);
-END $$;
+\ir include/seen.sql
 GRANT EXECUTE ON FUNCTION pg_temp.seen() TO PUBLIC;
 -- run a statement and undo it; return its row count, or 'ERROR <sqlstate>: <message>'
 CREATE FUNCTION pg_temp.merged(sql text) RETURNS text LANGUAGE plpgsql AS $$

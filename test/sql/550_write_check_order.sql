@@ -22,30 +22,9 @@ CREATE SEQUENCE public.seen_own;
 CREATE SEQUENCE public.seen_other;
 CREATE SEQUENCE public.cnt;
 GRANT USAGE, SELECT, UPDATE ON SEQUENCE public.seen_own, public.seen_other, public.cnt TO PUBLIC;
--- 'own=N other=M' since the last call
-CREATE FUNCTION pg_temp.seen() RETURNS text LANGUAGE plpgsql AS $$
-DECLARE own bigint; other bigint;
-BEGIN
-    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO own FROM public.seen_own;
-    SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO other FROM public.seen_other;
-    PERFORM setval('public.seen_own', 1, false);
-    PERFORM setval('public.seen_other', 1, false);
-    RETURN format('own=%s other=%s', own, other);
-END $$;
+\ir include/seen.sql
 GRANT EXECUTE ON FUNCTION pg_temp.seen() TO PUBLIC;
--- run a statement and undo it; return its row count, or 'ERROR <sqlstate>'
-CREATE FUNCTION pg_temp.undone(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE n bigint;
-BEGIN
-    BEGIN
-        EXECUTE sql;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        RAISE SQLSTATE 'ZZ001';
-    EXCEPTION
-        WHEN SQLSTATE 'ZZ001' THEN RETURN n::text;
-        WHEN OTHERS THEN RETURN 'ERROR ' || SQLSTATE;
-    END;
-END $$;
+\ir include/undone.sql
 GRANT EXECUTE ON FUNCTION pg_temp.undone(text) TO PUBLIC;
 
 -- the owner's audit policies, named to sort before tenant_isolation

@@ -37,18 +37,7 @@ BEGIN
     END LOOP;
     RETURN out;
 END $$;
-CREATE FUNCTION pg_temp.org_count(org uuid) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE t regclass; n bigint; total bigint := 0;
-BEGIN
-    FOR t IN SELECT c.oid::regclass FROM pg_class c
-             WHERE c.relkind = 'r' AND c.relnamespace <> 'tenant_iso'::regnamespace
-               AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-    LOOP
-        EXECUTE format('SELECT count(*) FROM ONLY %s WHERE organization_id = $1', t) INTO n USING org;
-        total := total + n;
-    END LOOP;
-    RETURN total;
-END $$;
+\ir include/org_count.sql
 -- what the owner's triggers saw: one row per trigger call (a global table: temporary tables
 -- cannot be used inside referential actions run for another role)
 SELECT tenant_iso.exempt_table('public.trigger_log', 'test instrumentation: what triggers saw');

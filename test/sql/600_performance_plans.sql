@@ -28,12 +28,7 @@ FROM generate_series(1, 6000) g;
 ANALYZE docs;
 
 -- helpers (superuser-owned, run with the caller's rights)
-CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text; result text := '';
-BEGIN
-    FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP result := result || r || E'\n'; END LOOP;
-    RETURN result;
-END $$;
+\ir include/plan_of.sql
 CREATE FUNCTION pg_temp.rows_estimate(q text) RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE j json;
 BEGIN

@@ -114,29 +114,8 @@ SELECT plan(86);
 \ir include/err.sql
 SELECT diag('the COMMIT route''s session said: ' || :'commit_out') WHERE :'commit_out' <> '';
 
--- the checks a tenant table fails ('' = none; 'gone' = the table no longer exists)
-CREATE FUNCTION pg_temp.violations(rel text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
-BEGIN
-    IF to_regclass(rel) IS NULL THEN RETURN 'gone'; END IF;
-    SELECT coalesce(string_agg(v.check_name, ', ' ORDER BY v.check_name), '') INTO r
-      FROM tenant_iso._table_violations(to_regclass(rel)) v;
-    RETURN r;
-END $$;
--- what the application role sees of a table's secret column for the tenant in effect (the
--- session's tenant.org_id), whatever columns the table still has; called as superuser
-CREATE FUNCTION pg_temp.seen(rel text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
-BEGIN
-    IF to_regclass(rel) IS NULL THEN RETURN 'gone'; END IF;
-    SET LOCAL ROLE ti_app;
-    BEGIN
-        EXECUTE format('SELECT coalesce(string_agg(secret, '','' ORDER BY secret), '''') FROM %s', rel) INTO r;
-    EXCEPTION WHEN OTHERS THEN r := 'error ' || SQLSTATE;
-    END;
-    RESET ROLE;
-    RETURN r;
-END $$;
+\ir include/violations.sql
+\ir include/app_secrets.sql
 
 ------------------------------------------------------------------------------
 -- the routes outside any statement (run above)
@@ -144,19 +123,19 @@ END $$;
 SET tenant.org_id = :'A';
 SELECT is(pg_temp.violations('public.t_commit_default'), '',
           'COMMIT dropping an ON COMMIT DROP temporary table (-> BEGIN ATOMIC function -> DEFAULT of the domain of organization_id) leaves the table passing every check');
-SELECT is(pg_temp.seen('public.t_commit_default'), 'A:1',
+SELECT is(pg_temp.app_secrets('public.t_commit_default'), 'A:1',
           '... and tenant A still sees only its own row');
 SELECT is(pg_temp.violations('public.t_commit_index'), '',
           'COMMIT dropping an ON COMMIT DROP temporary table whose row type is in the only organization_id-leading index leaves the table passing every check');
-SELECT is(pg_temp.seen('public.t_commit_index'), 'A:1', '... and tenant A still sees only its own row');
+SELECT is(pg_temp.app_secrets('public.t_commit_index'), 'A:1', '... and tenant A still sees only its own row');
 SELECT isnt(:'session_pid'::text, ''::text, 'sanity: the session of the end-of-session route ran');
 SELECT ok(pg_temp.violations('public.t_sess_domain') IN ('', 'gone'),
           'the end of ti_owner''s session (its temporary domain, the type of organization_id, dropped with CASCADE) leaves the table passing every check (or it was never created)');
-SELECT is(pg_temp.seen('public.t_sess_domain'), CASE WHEN to_regclass('public.t_sess_domain') IS NULL THEN 'gone' ELSE 'A:1' END::text,
+SELECT is(pg_temp.app_secrets('public.t_sess_domain'), CASE WHEN to_regclass('public.t_sess_domain') IS NULL THEN 'gone' ELSE 'A:1' END::text,
           '... and tenant A still sees only its own row');
 SELECT ok(pg_temp.violations('public.t_sess_default') IN ('', 'gone'),
           'the end of ti_owner''s session (a temporary function in the DEFAULT of the domain of organization_id) leaves the table passing every check (or it was never created)');
-SELECT is(pg_temp.seen('public.t_sess_default'), CASE WHEN to_regclass('public.t_sess_default') IS NULL THEN 'gone' ELSE 'A:1' END::text,
+SELECT is(pg_temp.app_secrets('public.t_sess_default'), CASE WHEN to_regclass('public.t_sess_default') IS NULL THEN 'gone' ELSE 'A:1' END::text,
           '... and tenant A still sees only its own row');
 -- (those tables are done with: whatever state they are in must not affect the routes below)
 DROP TABLE IF EXISTS public.t_commit_default, public.t_commit_index, public.t_sess_domain, public.t_sess_default;
@@ -281,7 +260,7 @@ SELECT isnt(pg_temp.err('DROP OWNED BY ti_kit610 CASCADE'), NULL,
             'ti_kit610 (as ti_owner may become): DROP OWNED BY itself CASCADE is refused');
 RESET ROLE;
 SELECT is(pg_temp.violations('t_kit'), '', 't_kit passes every check');
-SELECT is(pg_temp.seen('t_kit'), 'A:1', 'tenant A sees only its own row of t_kit');
+SELECT is(pg_temp.app_secrets('t_kit'), 'A:1', 'tenant A sees only its own row of t_kit');
 
 ------------------------------------------------------------------------------
 -- DROP DOMAIN / TYPE ... CASCADE
@@ -295,9 +274,9 @@ SELECT isnt(pg_temp.err('DROP TYPE kit.kind CASCADE'), NULL,
             'DROP TYPE of an enum whose column is in the only organization_id-leading key CASCADE is refused');
 RESET ROLE;
 SELECT is(pg_temp.violations('t_dom'), '', 't_dom passes every check');
-SELECT is(pg_temp.seen('t_dom'), 'A:1', 'tenant A sees only its own row of t_dom');
+SELECT is(pg_temp.app_secrets('t_dom'), 'A:1', 'tenant A sees only its own row of t_dom');
 SELECT is(pg_temp.violations('t_derived'), '', 't_derived passes every check');
-SELECT is(pg_temp.seen('t_derived'), 'A:1', 'tenant A sees only its own row of t_derived');
+SELECT is(pg_temp.app_secrets('t_derived'), 'A:1', 'tenant A sees only its own row of t_derived');
 SELECT is(pg_temp.violations('t_enum'), '', 't_enum passes every check');
 
 ------------------------------------------------------------------------------
@@ -312,10 +291,10 @@ SELECT lives_ok('DROP FUNCTION public.is_public(text) CASCADE',
                 'DROP FUNCTION used in a restrictive user policy CASCADE works (it only drops the owner''s own policy)');
 RESET ROLE;
 SELECT is(pg_temp.violations('t_fdefault'), '', 't_fdefault passes every check');
-SELECT is(pg_temp.seen('t_fdefault'), 'A:1', 'tenant A sees only its own row of t_fdefault');
+SELECT is(pg_temp.app_secrets('t_fdefault'), 'A:1', 'tenant A sees only its own row of t_fdefault');
 SELECT is(pg_temp.violations('t_func'), '', 't_func passes every check');
 SELECT is(pg_temp.violations('t_policy'), '', 't_policy passes every check after its user policy went');
-SELECT is(pg_temp.seen('t_policy'), 'A:1', 'tenant A sees only its own visible row of t_policy (the operator policy still applies)');
+SELECT is(pg_temp.app_secrets('t_policy'), 'A:1', 'tenant A sees only its own visible row of t_policy (the operator policy still applies)');
 SELECT is((SELECT count(*) FROM pg_policy WHERE polrelid = 't_policy'::regclass AND polname = 'only_public'), 0::bigint,
           'sanity: the user policy only_public is gone');
 -- a DEFAULT of organization_id is not part of the boundary (the stamping trigger is): dropping the
@@ -331,7 +310,7 @@ SET ROLE ti_app;
 SELECT lives_ok($$INSERT INTO t_coldefault (secret) VALUES ('A:2')$$, 'tenant A can still insert without naming organization_id');
 RESET ROLE;
 SELECT is((SELECT organization_id FROM t_coldefault WHERE secret = 'A:2'), :'A'::uuid, '... and the stamping trigger stamps the row with A');
-SELECT is(pg_temp.seen('t_coldefault'), 'A:1,A:2', 'tenant A sees only its own rows of t_coldefault');
+SELECT is(pg_temp.app_secrets('t_coldefault'), 'A:1,A:2', 'tenant A sees only its own rows of t_coldefault');
 
 ------------------------------------------------------------------------------
 -- DROP COLLATION / OPERATOR ... CASCADE
@@ -344,7 +323,7 @@ SELECT lives_ok('DROP OPERATOR public.!== (text, text) CASCADE',
 RESET ROLE;
 SELECT is(pg_temp.violations('t_coll'), '', 't_coll passes every check');
 SELECT is(pg_temp.violations('t_policy'), '', 't_policy passes every check without any user policy');
-SELECT is(pg_temp.seen('t_policy'), 'A:1,A:hidden', 'tenant A sees its own rows of t_policy, and no row of B');
+SELECT is(pg_temp.app_secrets('t_policy'), 'A:1,A:hidden', 'tenant A sees its own rows of t_policy, and no row of B');
 
 ------------------------------------------------------------------------------
 -- DROP SCHEMA ... CASCADE
@@ -355,7 +334,7 @@ SELECT isnt(pg_temp.err('DROP SCHEMA kit CASCADE'), NULL,
 RESET ROLE;
 SELECT is(pg_temp.violations('t_dom') || pg_temp.violations('t_enum') || pg_temp.violations('t_coll') || pg_temp.violations('t_fdefault'), '',
           't_dom, t_enum, t_coll and t_fdefault pass every check');
-SELECT is(pg_temp.seen('t_dom') || ' ' || pg_temp.seen('t_fdefault'), 'A:1 A:1', 'tenant A sees only its own rows of t_dom and t_fdefault');
+SELECT is(pg_temp.app_secrets('t_dom') || ' ' || pg_temp.app_secrets('t_fdefault'), 'A:1 A:1', 'tenant A sees only its own rows of t_dom and t_fdefault');
 
 ------------------------------------------------------------------------------
 -- DROP EXTENSION <another extension> CASCADE (trusted extensions ti_owner created)
@@ -370,7 +349,7 @@ SELECT isnt(pg_temp.err('DROP SCHEMA tenant_iso CASCADE'), NULL, 'ti_owner canno
 RESET ROLE;
 SELECT is(pg_temp.violations('t_cit'), '', 't_cit passes every check');
 SELECT is(pg_temp.violations('t_citdefault'), '', 't_citdefault passes every check');
-SELECT is(pg_temp.seen('t_citdefault'), 'A:1', 'tenant A sees only its own row of t_citdefault');
+SELECT is(pg_temp.app_secrets('t_citdefault'), 'A:1', 'tenant A sees only its own row of t_citdefault');
 SELECT is(pg_temp.violations('t_gist'), '', 't_gist passes every check');
 
 ------------------------------------------------------------------------------
@@ -391,7 +370,7 @@ SELECT isnt(pg_temp.err('DROP OWNED BY ti_kit610 CASCADE'), NULL, '... and DROP 
 RESET ROLE;
 SELECT is(pg_temp.violations('t_dom'), '', 't_dom passes every check after the ALTER DOMAIN / ALTER TYPE statements');
 SELECT is(pg_temp.violations('t_enum'), '', 't_enum passes every check');
-SELECT is(pg_temp.seen('t_dom'), 'A:1', 'tenant A sees only its own row of t_dom');
+SELECT is(pg_temp.app_secrets('t_dom'), 'A:1', 'tenant A sees only its own row of t_dom');
 SET ROLE ti_app;
 SELECT is((pg_temp.err($$INSERT INTO t_dom (secret) VALUES ('A:2')$$))[1], 'TI003',
           'with the domain''s DEFAULT <B> in effect, tenant A''s insert is refused (TI003), not written for B');
@@ -423,14 +402,14 @@ RESET ROLE;
 REVOKE CREATE ON SCHEMA public FROM ti_kit610;
 SELECT lives_ok('DROP ROLE ti_kit610', '... and the role can be dropped (superuser)');
 SELECT is(pg_temp.violations('t_kit') || pg_temp.violations('t_dom'), '', 't_kit and t_dom pass every check after REASSIGN OWNED, DROP OWNED, DROP ROLE');
-SELECT is(pg_temp.seen('t_kit') || ' ' || pg_temp.seen('t_dom'), 'A:1 A:1', 'tenant A sees only its own rows of t_kit and t_dom');
+SELECT is(pg_temp.app_secrets('t_kit') || ' ' || pg_temp.app_secrets('t_dom'), 'A:1 A:1', 'tenant A sees only its own rows of t_kit and t_dom');
 -- ti_owner's own role: its domain is the type of organization_id of ti_other's table
 SET ROLE ti_owner;
 SELECT isnt(pg_temp.err('DROP OWNED BY ti_owner CASCADE'), NULL,
             'ti_owner: DROP OWNED BY ti_owner CASCADE (its domain is the type of organization_id of ti_other''s table) is refused');
 RESET ROLE;
 SELECT is(pg_temp.violations('t_other'), '', 'ti_other''s table passes every check');
-SELECT is(pg_temp.seen('t_other'), 'A:1', 'tenant A sees only its own row of ti_other''s table');
+SELECT is(pg_temp.app_secrets('t_other'), 'A:1', 'tenant A sees only its own row of ti_other''s table');
 -- and after giving everything away: the new owner is bound, a cascade still cannot strip the tables
 CREATE ROLE ti_heir610 NOLOGIN NOSUPERUSER NOBYPASSRLS;
 GRANT CREATE ON SCHEMA public TO ti_heir610;
@@ -447,7 +426,7 @@ SELECT isnt(pg_temp.err('DROP OWNED BY ti_heir610 CASCADE'), NULL,
             'the new owner''s DROP OWNED BY itself CASCADE (its domain is the type of organization_id of ti_other''s table) is refused');
 RESET ROLE;
 SELECT is(pg_temp.violations('t_other'), '', 'ti_other''s table still passes every check');
-SELECT is(pg_temp.seen('t_other'), 'A:1', 'tenant A still sees only its own row of ti_other''s table');
+SELECT is(pg_temp.app_secrets('t_other'), 'A:1', 'tenant A still sees only its own row of ti_other''s table');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -14,18 +14,9 @@ BEGIN;
 SELECT plan(48);
 \ir include/err.sql
 
-CREATE FUNCTION pg_temp.violations(rel regclass) RETURNS text LANGUAGE sql AS $$
-    SELECT coalesce(string_agg(v.check_name, ', ' ORDER BY v.check_name), '') FROM tenant_iso._table_violations(rel) v
-$$;
--- how many values of another tenant the spies saw since the last reset
-CREATE FUNCTION pg_temp.spied() RETURNS bigint LANGUAGE plpgsql AS $$
-BEGIN
-    RETURN (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM public.spy_other);
-END $$;
-CREATE FUNCTION pg_temp.reset_spy() RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM setval('public.spy_other', 1, false);
-END $$;
+\ir include/violations.sql
+\ir include/spied.sql
+\ir include/plan_of.sql
 CREATE FUNCTION pg_temp.policy_text(rel regclass) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(polname || ' ' || polpermissive || ' ' || polcmd::text || ' ' || polroles::text || ' ' ||
                       coalesce(pg_get_expr(polqual, polrelid), '-') || ' ' || coalesce(pg_get_expr(polwithcheck, polrelid), '-'), '; ' ORDER BY polname)
@@ -152,23 +143,11 @@ SELECT lives_ok($$UPDATE memos SET body = body WHERE organization_id = '0b000000
 RESET ROLE;
 SELECT is(pg_temp.spied(), 0::bigint, 'as the owner too, no disguised policy saw a value of B');
 -- the plan: the tenant comparison is the first condition, the disguised one only follows it
-CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE l text; r text := '';
-BEGIN
-    SET LOCAL ROLE ti_app;
-    -- a sequential scan: every condition is a filter, in the order they run
-    SET LOCAL enable_indexscan = off;
-    SET LOCAL enable_bitmapscan = off;
-    SET LOCAL enable_indexonlyscan = off;
-    FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP r := r || l || E'\n'; END LOOP;
-    RESET ROLE;
-    RESET enable_indexscan;
-    RESET enable_bitmapscan;
-    RESET enable_indexonlyscan;
-    RETURN r;
-END $$;
-SELECT matches(pg_temp.plan_of('SELECT * FROM memos'), 'Filter: \(\(organization_id = \$[0-9]+\) AND ',
+-- (a sequential scan: every condition is a filter, in the order they run)
+SET ROLE ti_app;
+SELECT matches(pg_temp.plan_of('SELECT * FROM memos', seq_scan_only => true), 'Filter: \(\(organization_id = \$[0-9]+\) AND ',
                'EXPLAIN: the first filter of memos is the tenant comparison, the disguised policies come after it');
+RESET ROLE;
 
 ------------------------------------------------------------------------------
 -- the same text on another column is a user policy, kept as such

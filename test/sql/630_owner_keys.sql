@@ -15,9 +15,7 @@ BEGIN;
 SELECT plan(34);
 \ir include/err.sql
 
-CREATE FUNCTION pg_temp.violations(rel regclass) RETURNS text LANGUAGE sql AS $$
-    SELECT coalesce(string_agg(v.check_name, ', ' ORDER BY v.check_name), '') FROM tenant_iso._table_violations(rel) v
-$$;
+\ir include/violations.sql
 CREATE FUNCTION pg_temp.constraints(rel regclass) RETURNS text LANGUAGE sql AS $$
     SELECT coalesce(string_agg(conname || ' ' || pg_get_constraintdef(oid), '; ' ORDER BY conname), '') FROM pg_constraint WHERE conrelid = rel
 $$;

@@ -19,30 +19,15 @@ BEGIN;
 SELECT plan(56);
 \ir include/err.sql
 
-CREATE FUNCTION pg_temp.violations(rel regclass) RETURNS text LANGUAGE sql AS $$
-    SELECT coalesce(string_agg(v.check_name, ', ' ORDER BY v.check_name), '') FROM tenant_iso._table_violations(rel) v
-$$;
+\ir include/violations.sql
 CREATE FUNCTION pg_temp.schema_of(rel text) RETURNS text LANGUAGE sql AS $$
     SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(rel)
 $$;
-CREATE FUNCTION pg_temp.rls(rel regclass) RETURNS text LANGUAGE sql AS $$
-    SELECT relrowsecurity || '/' || relforcerowsecurity FROM pg_class WHERE oid = rel
-$$;
+\ir include/rls.sql
 CREATE FUNCTION pg_temp.exemptions() RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(schema_name || '.' || coalesce(table_name, '*'), ', ' ORDER BY schema_name, table_name) FROM tenant_iso.exemptions
 $$;
--- what ti_app sees of a table's secret column for the tenant in effect (called as superuser)
-CREATE FUNCTION pg_temp.seen(rel text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
-BEGIN
-    SET LOCAL ROLE ti_app;
-    BEGIN
-        EXECUTE format('SELECT coalesce(string_agg(secret, '','' ORDER BY secret), '''') FROM %s', rel) INTO r;
-    EXCEPTION WHEN OTHERS THEN r := 'error ' || SQLSTATE;
-    END;
-    RESET ROLE;
-    RETURN r;
-END $$;
+\ir include/app_secrets.sql
 
 SELECT format('GRANT CREATE ON DATABASE %I TO ti_owner', current_database()) \gexec
 SET ROLE ti_owner;
@@ -63,12 +48,12 @@ SET ROLE ti_owner;
 -- the issue's example: a copy of courses, filled in the exempt schema with rows of A and B
 CREATE TABLE ref.g3 (LIKE courses INCLUDING ALL, secret text);
 INSERT INTO ref.g3 (organization_id, title, secret) VALUES (:'A', 'A course', 'A:g3'), (:'B', 'B course', 'B:g3');
-SELECT is(pg_temp.seen('ref.g3'), 'A:g3,B:g3', 'sanity: in the exempt schema ref.g3 is global (ti_app sees every row)');
+SELECT is(pg_temp.app_secrets('ref.g3'), 'A:g3,B:g3', 'sanity: in the exempt schema ref.g3 is global (ti_app sees every row)');
 SELECT coalesce(array_to_string(pg_temp.err('ALTER TABLE ref.g3 SET SCHEMA public'), ' '), '') AS g3_err \gset
 RESET ROLE;
 SELECT ok(:'g3_err' <> '' OR pg_temp.violations('public.g3') = '',
           'the issue''s example: ALTER TABLE ref.g3 SET SCHEMA public is refused, or leaves public.g3 a tenant table passing every check');
-SELECT is(pg_temp.seen(coalesce(to_regclass('public.g3'), to_regclass('ref.g3'))::text),
+SELECT is(pg_temp.app_secrets(coalesce(to_regclass('public.g3'), to_regclass('ref.g3'))::text),
           CASE WHEN to_regclass('public.g3') IS NULL THEN 'A:g3,B:g3' ELSE 'A:g3' END::text,
           'after the move tenant A sees only its own row of g3 (in public), or g3 stayed global in ref');
 SELECT is(pg_temp.rls(coalesce(to_regclass('public.g3'), to_regclass('ref.g3'))),
@@ -171,7 +156,7 @@ SELECT throws_ok('ALTER SCHEMA app RENAME TO ref_old', NULL, NULL, 'app cannot t
 SELECT lives_ok('ALTER SCHEMA app RENAME TO ref', 'app can take the freed name ref, which is no longer exempt');
 RESET ROLE;
 SELECT is(pg_temp.violations('ref.t_app'), '', 'the tenant table, now ref.t_app, passes every check');
-SELECT is(pg_temp.seen('ref.t_app'), 'A:app', 'and tenant A sees only its own row');
+SELECT is(pg_temp.app_secrets('ref.t_app'), 'A:app', 'and tenant A sees only its own row');
 SET ROLE ti_owner;
 SELECT lives_ok('CREATE TABLE ref.t_new (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), organization_id uuid NOT NULL, secret text)',
                 'a new table in the new ref is checked like any managed table');

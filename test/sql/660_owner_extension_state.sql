@@ -19,12 +19,8 @@ BEGIN;
 SELECT plan(42);
 \ir include/err.sql
 
-CREATE FUNCTION pg_temp.violations(rel regclass) RETURNS text LANGUAGE sql AS $$
-    SELECT coalesce(string_agg(v.check_name, ', ' ORDER BY v.check_name), '') FROM tenant_iso._table_violations(rel) v
-$$;
-CREATE FUNCTION pg_temp.rls(rel regclass) RETURNS text LANGUAGE sql AS $$
-    SELECT relrowsecurity || '/' || relforcerowsecurity FROM pg_class WHERE oid = rel
-$$;
+\ir include/violations.sql
+\ir include/rls.sql
 -- who ran which DDL command (ddl_command_end), for the set-up's internal statements
 SELECT tenant_iso.exempt_table('public.ddl_log', 'test instrumentation: who ran which DDL') \gset
 CREATE TABLE public.ddl_log (tag text, who text);

@@ -24,6 +24,7 @@ SELECT current_setting('server_version_num')::int >= 160000 AS pg16,
 \set root `pwd`
 \set copy_as 'DBNAME=' :DBNAME ' sh ' :root '/test/sql/include/copy_as.sh'
 \getenv tmp TI_TMP
+\ir include/b_rows.sql
 \! mkdir -p "$TI_TMP/t730"
 \cd :tmp/t730
 
@@ -31,13 +32,6 @@ SELECT current_setting('server_version_num')::int >= 160000 AS pg16,
 CREATE FUNCTION pg_temp.code(r text) RETURNS text LANGUAGE sql AS $$ SELECT left(r, 5) $$;
 CREATE FUNCTION pg_temp.msg(r text) RETURNS text LANGUAGE sql AS $$ SELECT split_part(r, E'\n', 1) $$;
 CREATE FUNCTION pg_temp.ctx(r text) RETURNS text LANGUAGE sql AS $$ SELECT split_part(r, E'\n', 2) $$;
-CREATE FUNCTION pg_temp.b_rows() RETURNS text LANGUAGE sql AS $$
-    SELECT string_agg(t, ' | ' ORDER BY t) FROM (
-        SELECT 'users ' || id || ' ' || email AS t FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'courses ' || id || ' ' || title FROM courses WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-        UNION ALL SELECT 'lessons ' || id || ' ' || title FROM lessons WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'
-    ) s
-$$;
 SELECT pg_temp.b_rows() AS b_before \gset
 
 ------------------------------------------------------------------------------
