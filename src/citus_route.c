@@ -39,7 +39,6 @@
 
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -265,41 +264,34 @@ ti_citus_route_plan(PlannedStmt *stmt, bool routed)
 		stmt->invalItems = lappend(stmt->invalItems, ti_citus_tenant_inval_item());
 }
 
-/* Does the plan run anything through Citus (a Citus custom scan)? */
+/*
+ * Does the statement read or write a Citus table?  Asked of its range table
+ * (which keeps every table a distributed plan reads), not of the shape of
+ * the plan.
+ */
 static bool
-plan_has_citus_scan(Plan *plan)
+reads_citus_tables(PlannedStmt *stmt)
 {
 	ListCell   *lc;
 
-	if (plan == NULL)
-		return false;
-	if (IsA(plan, CustomScan) && ((CustomScan *) plan)->methods != NULL &&
-		strncmp(((CustomScan *) plan)->methods->CustomName, "Citus", 5) == 0)
-		return true;
-	if (IsA(plan, Append))
-		foreach(lc, ((Append *) plan)->appendplans)
-			if (plan_has_citus_scan((Plan *) lfirst(lc)))
-				return true;
-	if (IsA(plan, SubqueryScan) && plan_has_citus_scan(((SubqueryScan *) plan)->subplan))
-		return true;
-	return plan_has_citus_scan(plan->lefttree) || plan_has_citus_scan(plan->righttree);
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && ti_citus_is_table(rte->relid))
+			return true;
+	}
+	return false;
 }
 
 /*
- * Before a statement on tenant tables starts (executor.c): if it runs
- * anything through Citus, send the tenant it runs under to every node.
+ * Before a statement on tenant tables starts (executor.c): if it reads or
+ * writes Citus tables, send the tenant it runs under to every node.
  */
 void
 ti_citus_executor_start(PlannedStmt *stmt, const TiTenant *tenant)
 {
-	ListCell   *lc;
-	bool		citus = plan_has_citus_scan(stmt->planTree);
-
-	if (!ti_citus_active())
-		return;
-	foreach(lc, stmt->subplans)
-		citus = citus || plan_has_citus_scan((Plan *) lfirst(lc));
-	if (!citus)
+	if (!ti_citus_active() || !reads_citus_tables(stmt))
 		return;
 	ti_citus_send_local_setting(ti_citus_context_command(tenant));
 	ti_citus_use_coordinated_transaction();
