@@ -29,11 +29,15 @@
  *	  hash-distributed by organization_id and co-located with the others, and
  *	  the registry is a reference table if it is a Citus table at all (any
  *	  route: create_distributed_table, alter_distributed_table,
- *	  create_reference_table, undistribute_table, ...).
+ *	  create_reference_table, undistribute_table, ...);
+ *	- around statements, settings Citus's own work needs (see
+ *	  ti_citus_statement_begin()): its look at a new, empty table and the
+ *	  validation of keys it adds see no rows rather than fail with TI001
+ *	  (nothing is read; the guard validates keys again as the owner).
  *
  * Invariants:
- *	- The lists of tables to verify live in TopMemoryContext and are emptied
- *	  at every transaction end; checks run only in a transaction.
+ *	- The tables to verify are remembered in static arrays, emptied at
+ *	  every transaction end; checks run only in a transaction.
  *	- Under tenant_iso.unsafe_ddl (a superuser's escape hatch) a failed
  *	  check is a WARNING, as everywhere (refusal.c).
  *-------------------------------------------------------------------------
