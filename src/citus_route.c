@@ -37,6 +37,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
@@ -295,4 +296,29 @@ ti_citus_executor_start(PlannedStmt *stmt, const TiTenant *tenant)
 		return;
 	ti_citus_send_local_setting(ti_citus_context_command(tenant));
 	ti_citus_use_coordinated_transaction();
+}
+
+/*
+ * COPY FROM into a distributed tenant table (guard.c), by a role tenant
+ * scoping applies to: Citus copies the rows into the shards on the workers,
+ * where PostgreSQL refuses COPY FROM under row level security, and the
+ * INSERT that tenant_iso runs COPY as on a single node (copy.c) is not a
+ * plan Citus can distribute.  Refused with the way that works.
+ */
+void
+ti_citus_check_copy(CopyStmt *stmt)
+{
+	Oid			relid;
+
+	if (!stmt->is_from || stmt->relation == NULL || !ti_citus_active())
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid) || !ti_citus_is_table(relid) || !ti_relid_is_tenant_table(relid) ||
+		!ti_tenant_scoping_applies(InvalidOid))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("COPY FROM into distributed tenant table %s is not supported", ti_qualified_name(relid)),
+			 errdetail("Citus copies the rows into the shards on the workers, where row level security does not allow COPY FROM."),
+			 errhint("Use INSERT: a multi-row INSERT, or INSERT ... SELECT.")));
 }

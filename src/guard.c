@@ -731,7 +731,9 @@ ti_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree
 	{
 		if (active)
 			before_statement(pstmt->utilityStmt, context);
-		/* COPY FROM into a tenant table runs as INSERT does (copy.c) */
+		/* COPY FROM into a tenant table runs as INSERT does (copy.c); not on Citus */
+		if (active && IsA(pstmt->utilityStmt, CopyStmt))
+			ti_citus_check_copy((CopyStmt *) pstmt->utilityStmt);
 		if (!(active && IsA(pstmt->utilityStmt, CopyStmt) &&
 			  ti_copy_intercept(pstmt, queryString, params, queryEnv, qc)))
 			call_next(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc, active);

@@ -328,6 +328,7 @@ extern void ti_citus_tenant_changed(void);
 extern bool ti_citus_route_query(Query *parse);
 extern void ti_citus_route_plan(PlannedStmt *stmt, bool routed);
 extern void ti_citus_executor_start(PlannedStmt *stmt, const TiTenant *tenant);
+extern void ti_citus_check_copy(CopyStmt *stmt);
 
 /* citus_context.c: what the coordinator sends, node tokens */
 extern const char *ti_citus_context_command(const TiTenant *tenant);

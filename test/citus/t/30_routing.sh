@@ -104,6 +104,18 @@ out=$(q c ti_app <<<"SET tenant.org_id = '$A'; UPDATE courses SET organization_i
 like "$out" "ERROR:  " "UPDATE of organization_id to another organization is refused"
 is "$(q c postgres <<<"SELECT organization_id FROM courses WHERE id = '$CA';")" "$A" "... and the row stays the tenant's"
 
+out=$(q c ti_app <<SQL
+SET tenant.org_id = '$A';
+COPY courses (title) FROM STDIN;
+copied
+\\.
+INSERT INTO courses (title) VALUES ('batch 1'), ('batch 2') RETURNING organization_id;
+SQL
+)
+is "$out" "ERROR:  0A000
+$A
+$A" "COPY FROM into a distributed tenant table is refused (0A000); a multi-row INSERT is stamped"
+
 # fail closed: no tenant, on the coordinator and directly on the worker
 is "$(q c ti_app <<<"SELECT count(*) FROM courses WHERE id = '$CA';")" "ERROR:  TI001" \
 	"without a tenant the coordinator refuses the query (TI001)"
