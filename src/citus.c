@@ -28,6 +28,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -263,8 +264,8 @@ ti_citus_name_shard_id(const char *relname)
 
 /*
  * If relid is a shard placement on this node, its shard id (and its
- * logical table in *logical); else 0.  pg_dist_shard lists the shard id its
- * name ends with, for another table of the same schema.  (Not the whole
+ * logical table in *logical); else 0.  A table whose name ends with a shard
+ * id that pg_dist_shard lists for another table of the same schema.  (Not the whole
  * name: while Citus renames a table, its shards and shells are renamed one
  * by one.)
  */
@@ -272,9 +273,11 @@ uint64
 ti_citus_shard_of(Oid relid, Oid *logical)
 {
 	uint64		shardid = ti_citus_name_shard_id(get_rel_name(relid));
+	char		relkind = get_rel_relkind(relid);
 	Oid			table;
 
-	if (shardid == 0 || !ti_citus_active())
+	if (shardid == 0 || (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE) ||
+		!ti_citus_active())
 		return 0;
 	table = api.shard_relation((int64) shardid, true);
 	if (!OidIsValid(table) || table == relid ||

@@ -22,8 +22,10 @@
  *	  policy, see TI_CITUS_NEW_SHARD_CHECKS; a shard's trigger and registry
  *	  key are named by Citus's rules, invariants.c), and every placement of
  *	  the registry must keep its restrictive policy, and every view must be
- *	  one tenant_iso accepts (views.c).  A transaction that leaves one open
- *	  does not commit, whoever ran it;
+ *	  one tenant_iso accepts (views.c); so must every table that has a
+ *	  tenant table's shard name when the transaction ends (created, renamed
+ *	  or moved there: the tenant's queries go to that name).  A transaction
+ *	  that leaves one open does not commit, whoever ran it;
  *	- on the coordinator, when a transaction changed tenant tables or the
  *	  registry, it commits only if every distributed tenant table is
  *	  hash-distributed by organization_id and co-located with the others, and
@@ -72,13 +74,17 @@
 #define TI_CITUS_NEW_SHARD_CHECKS \
 	"organization_id_column,organization_id_type,organization_id_not_null,row_level_security,tenant_isolation_policy"
 
-/* Relations to verify at commit (worker), relations whose cache was invalidated (coordinator). */
-#define TI_MAX_NOTED	1024
+/*
+ * Relations to verify at commit: created by a worker's transaction
+ * (deferred, a list in TopMemoryContext), and whose cache entry was
+ * invalidated in the transaction (touched: noted by a relcache callback,
+ * which must not allocate, so a fixed array; when it is full, every
+ * candidate is checked).
+ */
+#define TI_MAX_TOUCHED	1024
 
-static Oid	deferred[TI_MAX_NOTED];
-static int	ndeferred = 0;
-static bool deferred_overflow = false;
-static Oid	touched[TI_MAX_NOTED];
+static List *deferred = NIL;
+static Oid	touched[TI_MAX_TOUCHED];
 static int	ntouched = 0;
 static bool touched_overflow = false;
 
@@ -135,17 +141,26 @@ ti_citus_before_utility(PlannedStmt *pstmt, bool *readOnlyTree)
 }
 
 static void
-note(Oid *list, int *n, bool *overflow, Oid relid)
+note_touched(Oid relid)
 {
 	int			i;
 
-	for (i = 0; i < *n; i++)
-		if (list[i] == relid)
+	for (i = 0; i < ntouched; i++)
+		if (touched[i] == relid)
 			return;
-	if (*n >= TI_MAX_NOTED)
-		*overflow = true;
+	if (ntouched >= TI_MAX_TOUCHED)
+		touched_overflow = true;
 	else
-		list[(*n)++] = relid;
+		touched[ntouched++] = relid;
+}
+
+static void
+note_deferred(Oid relid)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	deferred = list_append_unique_oid(deferred, relid);
+	MemoryContextSwitchTo(old);
 }
 
 /* Was relid created in the current transaction? */
@@ -172,7 +187,7 @@ ti_citus_defer_setup(Oid relid)
 {
 	if (!ti_citus_is_worker())
 		return false;
-	note(deferred, &ndeferred, &deferred_overflow, relid);
+	note_deferred(relid);
 	return true;
 }
 
@@ -192,7 +207,7 @@ ti_citus_defer_verification(Oid relid, bool captured)
 		return false;
 	if (created_in_transaction(relid))
 	{
-		note(deferred, &ndeferred, &deferred_overflow, relid);
+		note_deferred(relid);
 		return true;
 	}
 	if (captured || ti_citus_shard_of(relid, NULL) == 0)
@@ -324,19 +339,40 @@ verify_new_relation(Oid relid)
 		ti_invariants_require(relid, TI_CITUS_NEW_SHARD_CHECKS);
 }
 
+/*
+ * On a worker: a table whose name is a shard of a tenant table (the shard
+ * id pg_dist_shard lists for a tenant table's shell here) must keep its
+ * rows scoped, whatever it carries: a plain table created, renamed or
+ * moved in place of a shard would otherwise get the tenant's queries.
+ */
 static void
-verify_deferred(void)
+verify_shard_name(Oid relid)
 {
+	Oid			logical;
+
+	if (get_rel_name(relid) == NULL || list_member_oid(deferred, relid) ||
+		ti_citus_shard_of(relid, &logical) == 0 || !ti_relid_is_guarded(logical))
+		return;
+	ti_invariants_require(relid, TI_CITUS_NEW_SHARD_CHECKS);
+}
+
+static void
+verify_on_worker(void)
+{
+	ListCell   *lc;
 	int			i;
 
-	if (deferred_overflow)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many new tables in one transaction on a Citus worker"),
-				 errdetail("tenant_iso verifies at most %d new tables per transaction on a worker.", TI_MAX_NOTED),
-				 errhint("Distribute fewer tables, or with fewer shards, per transaction.")));
-	for (i = 0; i < ndeferred; i++)
-		verify_new_relation(deferred[i]);
+	foreach(lc, deferred)
+		verify_new_relation(lfirst_oid(lc));
+	if (touched_overflow)
+	{
+		foreach(lc, ti_internal_oids("SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind "
+									 "OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog.\"char\"[]) "
+									 "AND c.relname OPERATOR(pg_catalog.~) '_[0-9]+$'", InvalidOid))
+			verify_shard_name(lfirst_oid(lc));
+	}
+	for (i = 0; !touched_overflow && i < ntouched; i++)
+		verify_shard_name(touched[i]);
 }
 
 static void
@@ -416,8 +452,8 @@ verify_distribution(void)
 static void
 forget_noted(void)
 {
-	ndeferred = 0;
-	deferred_overflow = false;
+	list_free(deferred);
+	deferred = NIL;
 	ntouched = 0;
 	touched_overflow = false;
 }
@@ -430,13 +466,13 @@ citus_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			if ((ndeferred > 0 || deferred_overflow || ntouched > 0 || touched_overflow) &&
+			if ((deferred != NIL || ntouched > 0 || touched_overflow) &&
 				OidIsValid(ti_schema_oid()) && ti_citus_active())
 			{
 				/* an error aborts the transaction, which pops the snapshot */
 				PushActiveSnapshot(GetTransactionSnapshot());
 				if (ti_citus_is_worker())
-					verify_deferred();
+					verify_on_worker();
 				else
 					verify_distribution();
 				PopActiveSnapshot();
@@ -468,7 +504,7 @@ citus_relcache_callback(Datum arg, Oid relid)
 	if (!OidIsValid(relid))
 		touched_overflow = true;
 	else
-		note(touched, &ntouched, &touched_overflow, relid);
+		note_touched(relid);
 }
 
 void

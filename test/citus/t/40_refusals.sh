@@ -88,6 +88,20 @@ ERROR:  42P16" "on the worker, with Citus's internal markers forged (application
 like "$(q "$node" ti_owner <<<"ALTER TABLE courses DISABLE ROW LEVEL SECURITY;")" "ERROR:  " \
 	"on the worker, DDL on the shell of a distributed table is refused"
 
+# a plain table in a shard's place: dropped and created again, or renamed into its name
+out=$(q "$node" ti_owner <<SQL
+SET citus.enable_manual_changes_to_shards = on;
+BEGIN;
+DROP TABLE $shard CASCADE;
+CREATE TABLE $shard (id uuid NOT NULL, organization_id uuid NOT NULL, title text NOT NULL);
+COMMIT;
+ALTER TABLE $shard RENAME TO ${shard}_old;
+SQL
+)
+is "$out" "ERROR:  42P16
+ERROR:  42P16" "on the worker, a plain table put in a shard's place is refused at commit, and so is renaming the shard away"
+is "$(q c ti_app <<<"SET tenant.org_id = '$A'; SELECT count(*) FROM courses;")" "1" "... and A's rows are still where its queries go"
+
 # a worker transaction that would leave a new table with tenant_iso's objects open does not commit,
 # even for a superuser; a CREATE POLICY tenant_isolation comes out restrictive whoever writes it
 out=$(q "$node" postgres <<SQL
