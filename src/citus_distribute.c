@@ -22,11 +22,16 @@
  * with triggers of its own is refused unless the caller switched it on.
  *
  * Invariants:
- *	- Everything runs as the extension's owner with our hooks aside
- *	  (internal.c), in the caller's transaction: it is all or nothing, and
+ *	- distribute() works as the extension's owner (internal.c); the schema
+ *	  check distributes a new, empty table as the user who creates it (so
+ *	  that the rest of the user's transaction uses the same Citus
+ *	  connections), a table with rows as the extension's owner (every row is
+ *	  copied).  All in the caller's transaction: it is all or nothing, and
  *	  the commit is refused unless every placement on every node passes the
- *	  checks of citus_ddl.c.
- *	- Only the owner of the table (or a superuser) may call distribute().
+ *	  checks of citus_ddl.c.  The guard stays on for what Citus does.
+ *	- Only the owner of the table (or a superuser) may call distribute();
+ *	  Citus's conversion functions on tenant tables are refused unless
+ *	  tenant_iso calls them (own_call).
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -53,7 +58,7 @@ PG_FUNCTION_INFO_V1(tenant_iso_distribute);
 static bool own_call = false;
 
 /*
- * Citus settings for our own calls, until ti_citus_settings_pop(): our
+ * Citus settings for our own calls, until pop_settings(): our
  * trigger is allowed, a key from a local table to the registry does not
  * turn the table into a Citus local table (it is distributed right after),
  * and shard DDL runs over one connection per node (keys to reference tables
