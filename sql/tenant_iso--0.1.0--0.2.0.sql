@@ -22,67 +22,46 @@
 \echo Use "ALTER EXTENSION tenant_iso UPDATE TO '0.2.0'" to load this file. \quit
 
 
-CREATE FUNCTION tenant_iso._delete_organization_row(id uuid)
+-- Rows of tenant tables are only written for registered organizations that
+-- are not being dropped (src/registry.c: the stamping trigger holds the
+-- organization's registry lock, this trigger takes it exclusively before a
+-- registry row goes); ids never change.
+CREATE FUNCTION tenant_iso.registry_guard()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'tenant_iso_registry_guard'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION tenant_iso.registry_guard() FROM PUBLIC;
+COMMENT ON FUNCTION tenant_iso.registry_guard() IS
+'Internal: BEFORE DELETE OR UPDATE OF id trigger of tenant_iso.organizations: waits for the writers of an organization before its row goes, and keeps ids unchanged.';
+CREATE TRIGGER tenant_iso_registry_guard BEFORE DELETE OR UPDATE OF id ON tenant_iso.organizations
+    FOR EACH ROW EXECUTE FUNCTION tenant_iso.registry_guard();
+
+CREATE FUNCTION tenant_iso._remove_organization(id uuid)
 RETURNS bigint
-AS 'MODULE_PATHNAME', 'tenant_iso_delete_organization_row'
+AS 'MODULE_PATHNAME', 'tenant_iso_remove_organization'
 LANGUAGE C VOLATILE;
-
-REVOKE ALL ON FUNCTION tenant_iso._delete_organization_row(uuid) FROM PUBLIC;
-
-COMMENT ON FUNCTION tenant_iso._delete_organization_row(uuid) IS
-'Internal step of tenant_iso.drop_organization(): deletes the registry row with the organization as the tenant, so that the cascades reach its rows.';
-
+REVOKE ALL ON FUNCTION tenant_iso._remove_organization(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenant_iso._remove_organization(uuid) IS
+'Internal step of tenant_iso.drop_organization(): removes the registry row, then the organization''s rows of every tenant table, each deleted by the table''s owner with the organization as the tenant.';
 
 CREATE OR REPLACE FUNCTION tenant_iso.drop_organization(id uuid)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    t record;
-    n bigint;
-    total bigint := 0;
 BEGIN
     IF id IS NULL THEN
         RAISE EXCEPTION 'organization id must not be NULL'
             USING ERRCODE = '22004', DETAIL = 'drop_organization removes exactly one organization.',
                   HINT = 'Pass the id returned by tenant_iso.create_organization().';
     END IF;
-    -- Lock the registry row first: concurrent inserts for this organization
-    -- (their foreign-key check takes FOR KEY SHARE) wait for us, and rows
-    -- they committed before are counted below.
-    PERFORM 1 FROM tenant_iso.organizations o WHERE o.id = drop_organization.id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'organization % does not exist', id
-            USING ERRCODE = 'P0002', DETAIL = 'There is no such row in tenant_iso.organizations.',
-                  HINT = 'List organizations with SELECT * FROM tenant_iso.organizations as a superuser.';
-    END IF;
-    -- Count the rows of every tenant table (leaf tables only: partitions have
-    -- their own policies; ONLY avoids counting inheritance children twice).
-    FOR t IN
-        SELECT c.oid::regclass AS rel
-        FROM pg_catalog.pg_class c
-        WHERE c.relkind = 'r'
-          AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
-                      WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-          AND c.relnamespace <> 'tenant_iso'::regnamespace
-    LOOP
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM ONLY %s WHERE organization_id OPERATOR(pg_catalog.=) $1', t.rel)
-            INTO n USING id;
-        total := total + n;
-    END LOOP;
-    -- The registry foreign keys cascade: the rows are deleted by each table's
-    -- owner (PostgreSQL runs referential actions as the referencing table's
-    -- owner), so no user trigger ever runs with this function's rights.
-    -- Referential actions are scoped to the tenant in effect, so the row is
-    -- deleted with this organization as the tenant (src/organizations.c).
-    PERFORM tenant_iso._delete_organization_row(drop_organization.id);
-    RETURN total;
+    -- src/organizations.c: waits for the organization's writers, deletes its
+    -- rows table by table (by each table's owner, never with this function's
+    -- rights), and returns how many.
+    RETURN tenant_iso._remove_organization(drop_organization.id);
 END
 $$;
-
 REVOKE ALL ON FUNCTION tenant_iso.drop_organization(uuid) FROM PUBLIC;
-
 COMMENT ON FUNCTION tenant_iso.drop_organization(uuid) IS
 'Deletes an organization and every row it owns in every tenant table; returns the number of tenant rows removed. Not executable by PUBLIC.';
 
@@ -372,18 +351,11 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c record;
-    col record;
     kind text;
     ext text;
     ex record;
     was_tenant boolean;
     n_viol bigint;
-    has_fk boolean;
-    nulls bigint := 0;
-    unknown bigint := 0;
-    samples text;
-    n_ids bigint := 0;
-    msgs text[] := '{}';
 BEGIN
     IF rel IS NULL THEN
         RAISE EXCEPTION 'table to enroll must not be NULL'
@@ -439,78 +411,19 @@ BEGIN
                   HINT = 'Delete its row from tenant_iso.exemptions (as a superuser) if it holds tenant data.';
     END IF;
 
-    -- No writes may slip in between the counts below and the constraints
-    -- that enforce them (this also waits for open writes to commit).
+    -- No writes may slip in between the counts of the set-up and the trigger
+    -- that guards later writes (this also waits for open writes to commit).
     EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', rel);
 
     was_tenant := EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = rel AND p.polname = 'tenant_isolation');
     SELECT pg_catalog.count(*) INTO n_viol FROM tenant_iso._invariant_checks(ARRAY[rel::oid]) v WHERE NOT v.passed;
 
-    SELECT a.attnum, a.atttypid, a.attnotnull INTO col
-      FROM pg_catalog.pg_attribute a
-     WHERE a.attrelid = rel AND a.attname = 'organization_id' AND NOT a.attisdropped;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'table % has no "organization_id" column', rel
-            USING ERRCODE = '42P16',
-                  DETAIL = 'Every row of a tenant table must name the organization that owns it.',
-                  HINT = pg_catalog.format('Add it with ALTER TABLE %s ADD COLUMN organization_id uuid, fill it for every row, then enroll the table again; or exempt a global table with tenant_iso.exempt_table().', rel);
-    END IF;
-    IF col.atttypid <> 'pg_catalog.uuid'::pg_catalog.regtype
-       AND tenant_iso._base_type(col.atttypid) <> 'pg_catalog.uuid'::pg_catalog.regtype THEN
-        RAISE EXCEPTION 'column "organization_id" of table % must be of type uuid', rel
-            USING ERRCODE = '42P16',
-                  DETAIL = pg_catalog.format('It is of type %s.', pg_catalog.format_type(col.atttypid, NULL)),
-                  HINT = pg_catalog.format('Convert it with ALTER TABLE %s ALTER COLUMN organization_id TYPE uuid USING organization_id::uuid, then enroll the table again.', rel);
-    END IF;
-
-    -- Every row must belong to a registered organization.  Counted over the
-    -- table and its partitions or inheritance children (SET NOT NULL reaches
-    -- them all); skipped where the constraints already guarantee it.
-    has_fk := EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
-                      WHERE k.conrelid = rel AND k.contype = 'f'
-                        AND k.confrelid = 'tenant_iso.organizations'::pg_catalog.regclass
-                        AND k.conkey = ARRAY[col.attnum] AND k.convalidated);
-    IF NOT col.attnotnull OR NOT has_fk THEN
-        EXECUTE pg_catalog.format(
-            'SELECT pg_catalog.count(*) FILTER (WHERE t.organization_id IS NULL), '
-            '       pg_catalog.count(*) FILTER (WHERE t.organization_id IS NOT NULL AND o.id IS NULL) '
-            'FROM %s t LEFT JOIN tenant_iso.organizations o ON o.id OPERATOR(pg_catalog.=) t.organization_id', rel)
-            INTO nulls, unknown;
-    END IF;
-    IF unknown > 0 THEN
-        -- the number of distinct unknown ids, and the first five of them
-        EXECUTE pg_catalog.format(
-            'SELECT pg_catalog.count(*), pg_catalog.string_agg(u.id::text, '', '' ORDER BY u.id) FILTER (WHERE u.n OPERATOR(pg_catalog.<=) 5) '
-            'FROM (SELECT d.id, pg_catalog.row_number() OVER (ORDER BY d.id) AS n FROM ('
-            '  SELECT DISTINCT t.organization_id::pg_catalog.uuid AS id FROM %s t'
-            '  WHERE t.organization_id IS NOT NULL'
-            '    AND NOT EXISTS (SELECT 1 FROM tenant_iso.organizations o WHERE o.id OPERATOR(pg_catalog.=) t.organization_id)) d) u', rel)
-            INTO n_ids, samples;
-    END IF;
-    IF nulls > 0 OR unknown > 0 THEN
-        IF nulls > 0 THEN
-            msgs := msgs || pg_catalog.format('%s %s organization_id NULL.', nulls,
-                                              CASE WHEN nulls = 1 THEN 'row has' ELSE 'rows have' END);
-        END IF;
-        IF unknown > 0 THEN
-            msgs := msgs || pg_catalog.format('%s %s an organization_id that is not in tenant_iso.organizations (%s%s).', unknown,
-                                              CASE WHEN unknown = 1 THEN 'row has' ELSE 'rows have' END,
-                                              CASE WHEN n_ids > 5 THEN pg_catalog.format('%s ids, among them ', n_ids) ELSE '' END, samples);
-        END IF;
-        RAISE EXCEPTION 'cannot enroll table %: % of its rows belong to no registered organization', rel, nulls + unknown
-            USING ERRCODE = CASE WHEN nulls > 0 THEN '23502' ELSE '23503' END,
-                  DETAIL = pg_catalog.array_to_string(msgs, ' '),
-                  HINT = 'Set organization_id on the rows that lack one (or delete them), register the missing organizations with tenant_iso.create_organization(name, id), then enroll the table again.';
-    END IF;
-
-    IF NOT col.attnotnull THEN
-        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN organization_id SET NOT NULL', rel);
-        RAISE NOTICE 'tenant_iso set column "organization_id" of table % NOT NULL', rel
-            USING DETAIL = 'No row had a NULL organization_id.';
-    END IF;
-
-    -- The schema check's own set-up: index, registry key, row level
-    -- security, policies, stamping trigger; then the invariants are verified.
+    -- The set-up (src/setup.c): the column must exist and be uuid; every row,
+    -- partitions and children included, must belong to a registered
+    -- organization (else 23502 / 23503 with the counts and the first unknown
+    -- ids); a nullable column without NULLs becomes NOT NULL; then the schema
+    -- check's own set-up (index, row level security, policies, stamping
+    -- trigger) and the invariants are verified.
     PERFORM tenant_iso._setup_table(rel);
 
     RETURN CASE WHEN NOT was_tenant THEN 'enrolled'
@@ -518,9 +431,7 @@ BEGIN
                 ELSE 'already enrolled' END;
 END
 $$;
-
 REVOKE ALL ON FUNCTION tenant_iso.enroll(regclass) FROM PUBLIC;
-
 COMMENT ON FUNCTION tenant_iso.enroll(regclass) IS
 'Brings an existing table under tenant isolation after checking that every row belongs to a registered organization; returns enrolled, repaired or already enrolled. Not executable by PUBLIC.';
 
@@ -770,6 +681,29 @@ COMMENT ON FUNCTION tenant_iso.tap_tables_isolated() IS
 ------------------------------------------------------------------------------
 DROP FUNCTION tenant_iso._isolation_policy_exprs();
 DROP DOMAIN tenant_iso.tenant_id;
+DROP FUNCTION tenant_iso._base_type(oid);
+
+------------------------------------------------------------------------------
+-- The registry foreign keys of tenant tables: replaced by the registry guard
+------------------------------------------------------------------------------
+-- (src/registry.c: writers hold the organization's registry lock, drop_organization()
+-- deletes rows table by table.)  Keys cloned onto partitions go with their parent's.
+DO $$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN
+        SELECT c.conrelid::pg_catalog.regclass AS rel, c.conname
+          FROM pg_catalog.pg_constraint c
+         WHERE c.contype = 'f' AND c.conname = 'tenant_iso_organization_fk'
+           AND c.confrelid = 'tenant_iso.organizations'::pg_catalog.regclass
+           AND c.conparentid = 0
+         ORDER BY 1
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', k.rel, k.conname);
+    END LOOP;
+END
+$$;
 
 ------------------------------------------------------------------------------
 -- Expression index columns of tenant tables: no statistics (invariant 22)

@@ -22,6 +22,32 @@ PG_FUNCTION_INFO_V1(tenant_iso_table_checks);
 PG_FUNCTION_INFO_V1(tenant_iso_table_kinds);
 PG_FUNCTION_INFO_V1(tenant_iso_table_violations);
 
+/*
+ * Check 29 (the audit's only, it reads rows): every row's organization is
+ * registered.  registry.c makes orphans impossible; this finds any that a
+ * superuser's unsafe steps left.
+ */
+static TiCheck *
+orphan_check(Oid relid)
+{
+	AttrNumber	att = ti_tenant_column(relid);
+	char	   *orphans;
+	TiCheck    *c;
+
+	if (att <= 0 || getBaseType(get_atttype(relid, att)) != UUIDOID)
+		return NULL;			/* the column checks say what is wrong */
+	orphans = ti_registry_orphans(relid);
+	c = palloc0(sizeof(TiCheck));
+
+	c->ord = 29;
+	c->name = "orphan_rows";
+	c->passed = orphans == NULL;
+	c->now = c->passed ? "Every row belongs to a registered organization." :
+		psprintf("Rows belong to organizations that are not registered (%s).", orphans);
+	c->hint = "Delete those rows, or register the organizations with tenant_iso.create_organization(name, id).";
+	return c;
+}
+
 /* The checks of one relation, by its kind. */
 static List *
 relation_checks(Oid relid, List *exemptions)
@@ -33,7 +59,12 @@ relation_checks(Oid relid, List *exemptions)
 	switch (ti_table_kind_with(relid, exemptions))
 	{
 		case TI_KIND_MANAGED:
-			return ti_table_checks(relid);
+			{
+				List	   *checks = ti_table_checks(relid);
+				TiCheck    *orphans = orphan_check(relid);
+
+				return orphans != NULL ? lappend(checks, orphans) : checks;
+			}
 		case TI_KIND_EXEMPT:
 		case TI_KIND_EXTENSION:
 		case TI_KIND_FOREIGN:

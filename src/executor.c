@@ -28,6 +28,7 @@
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
+#include "parser/parsetree.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -215,9 +216,25 @@ note_written_tables(PlannedStmt *stmt, const TiTenant *tenant)
  * and a statement on tenant tables has a tenant.  Returns whether the
  * statement reads or writes tenant tables with scoping applying.
  */
+/* Does a DELETE or MERGE delete rows of the registry? */
+static bool
+deletes_registry_rows(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt->commandType != CMD_DELETE && stmt->commandType != CMD_MERGE)
+		return false;
+	foreach(lc, stmt->resultRelations)
+		if (rt_fetch(lfirst_int(lc), stmt->rtable)->relid == ti_registry_oid())
+			return true;
+	return false;
+}
+
 static bool
 check_before_start(PlannedStmt *stmt, const TiTenant *tenant)
 {
+	if (deletes_registry_rows(stmt))
+		ti_registry_check_write(stmt->commandType);
 	if (matview_depth > 0 && plan_reads_tenant_tables(stmt))
 		refuse_matview_fill();
 	if (ti_in_foreign_referential_action())

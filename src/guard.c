@@ -187,8 +187,8 @@ ti_all_tenant_tables(void)
 		return NIL;
 	return ti_internal_oids("SELECT p.polrelid FROM pg_catalog.pg_policy p "
 							" WHERE p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
-							"UNION SELECT k.conrelid FROM pg_catalog.pg_constraint k "
-							" WHERE k.conname OPERATOR(pg_catalog.=) 'tenant_iso_organization_fk' "
+							"UNION SELECT g.tgrelid FROM pg_catalog.pg_trigger g "
+							" WHERE g.tgname OPERATOR(pg_catalog.=) 'tenant_iso_stamp' "
 							"EXCEPT SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_extension e "
 							" ON c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace "
 							" WHERE e.extname OPERATOR(pg_catalog.=) 'tenant_iso'",

@@ -78,8 +78,6 @@ typedef struct TableFacts
 	bool		has_policy;
 	bool		policy_ok;
 	bool		has_index;		/* valid, no predicate, leads with organization_id */
-	bool		has_registry_fk;
-	bool		any_registry_fk;	/* some foreign key to the registry (maybe wrong) */
 	bool		has_trigger;
 	bool		trigger_named;	/* a trigger named tenant_iso_stamp (maybe wrong) */
 	StringInfoData bad_keys;	/* "idx on (cols)" of unique keys without organization_id */
@@ -319,13 +317,7 @@ gather_foreign_key(TableFacts *f, HeapTuple tup, TupleDesc desc)
 	AttrNumber	target_org;
 
 	if (ti_relid_is_registry(con->confrelid))
-	{
-		f->any_registry_fk = true;
-		if (n == 1 && conkey[0] == f->orgatt && con->confdeltype == FKCONSTR_ACTION_CASCADE &&
-			con->convalidated && ti_constraint_enforced(con))
-			f->has_registry_fk = true;
-		return;
-	}
+		return;					/* registry.c guards writes; a key of the user's own is harmless */
 	if (!ti_relid_is_tenant_table(con->confrelid))
 		return;
 	target_org = get_attnum(con->confrelid, TI_COLUMN);
@@ -519,9 +511,9 @@ check_policy_and_trigger(TableFacts *f, List **checks)
 	c->hint = "Keep the generated trigger enabled.";
 }
 
-/* Checks 7 and 8: the tenant index and the registry key. */
+/* Check 7: the tenant index (8, a registry foreign key, is gone: registry.c guards writes). */
 static void
-check_index_and_registry(TableFacts *f, List **checks)
+check_index(TableFacts *f, List **checks)
 {
 	TiCheck    *c = new_check(checks, 7, "tenant_index", f->has_index);
 
@@ -529,13 +521,6 @@ check_index_and_registry(TableFacts *f, List **checks)
 	c->would = "No index leading with \"organization_id\" would remain.";
 	c->message = "cannot drop the last index of tenant table %s that leads with \"organization_id\"";
 	c->hint = "Keep at least one index whose first column is organization_id.";
-
-	c = new_check(checks, 8, "registry_foreign_key", f->has_registry_fk);
-	c->now = c->passed ?
-		"A foreign key from \"organization_id\" to tenant_iso.organizations (id) ON DELETE CASCADE is in place." :
-		"The foreign key from \"organization_id\" to tenant_iso.organizations (id) ON DELETE CASCADE is missing.";
-	c->would = "The foreign key from \"organization_id\" to tenant_iso.organizations (id) ON DELETE CASCADE would be missing.";
-	c->hint = "Keep the generated foreign key constraint \"tenant_iso_organization_fk\".";
 }
 
 /* Checks 10 and 11: keys that would make conflict errors or reference checks an oracle. */
@@ -732,7 +717,7 @@ table_checks(Oid relid)
 	check_policy_and_trigger(f, &checks);
 	if (f->orgatt != 0)
 	{
-		check_index_and_registry(f, &checks);
+		check_index(f, &checks);
 		check_keys(f, &checks);
 		check_leading_columns(f, &checks);
 		check_index_statistics(f, &checks);
@@ -876,9 +861,6 @@ ti_invariants_repair(Oid relid, bool notice)
 					(errmsg("tenant_iso created an index on (organization_id) of table %s", qual),
 					 errdetail("Tenant tables need an index that leads with organization_id.")));
 	}
-	if (!f->any_registry_fk)
-		ti_internal_ddl(psprintf("ALTER TABLE %s ADD CONSTRAINT " TI_REGISTRY_FK " FOREIGN KEY (" TI_COLUMN ") "
-								 "REFERENCES tenant_iso.organizations (id) ON DELETE CASCADE", qual));
 	if (!(f->rls_enabled && f->rls_forced))
 		ti_internal_ddl(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY", qual));
 	if (!f->has_policy)

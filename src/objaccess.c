@@ -312,6 +312,11 @@ note_object(Oid classId, Oid objectId, bool before_drop)
 static void
 pre_truncate(Oid relid)
 {
+	if (relid == ti_registry_oid())
+		ti_refuse(ERRCODE_INSUFFICIENT_PRIVILEGE,
+				  "cannot truncate tenant_iso.organizations",
+				  "The rows of every organization's tenant tables would stay behind without an organization.",
+				  "Use tenant_iso.drop_organization(id) for each organization.");
 	if (ti_relid_is_tenant_table(relid) && ti_tenant_scoping_applies(InvalidOid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -36,6 +36,9 @@
 
 #include "tenant_iso.h"
 
+/* enroll() counted the rows already (see prepare_enrolment) */
+static bool rows_checked = false;
+
 PG_FUNCTION_INFO_V1(tenant_iso_ddl_command_end);
 PG_FUNCTION_INFO_V1(tenant_iso_setup_table);
 
@@ -46,7 +49,7 @@ PG_FUNCTION_INFO_V1(tenant_iso_setup_table);
  * domain over uuid), or nullable: with a hint saying how to fix it.
  */
 void
-ti_check_tenant_column(Oid relid, const char *command_tag)
+ti_check_tenant_column(Oid relid, const char *command_tag, bool require_not_null)
 {
 	HeapTuple	tup;
 	Form_pg_attribute att;
@@ -72,7 +75,7 @@ ti_check_tenant_column(Oid relid, const char *command_tag)
 				 errmsg("column \"organization_id\" of table %s must be of type uuid", qual),
 				 errdetail("It is declared as %s.", typname),
 				 errhint("Declare the column as \"organization_id uuid NOT NULL\".")));
-	if (!notnull)
+	if (!notnull && require_not_null)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
 				 errmsg("column \"organization_id\" of table %s must be NOT NULL", qual),
@@ -184,7 +187,11 @@ ti_setup_tenant_table(Oid relid, const char *command_tag, bool notice)
 						ti_qualified_name(relid), ti_qualified_name(parent)),
 				 errdetail("Rows read through a parent are filtered by the parent's policies only, so every tenant's rows would be visible through it."),
 				 errhint("Make the parent a tenant table too, or keep the tables apart.")));
-	ti_check_tenant_column(relid, command_tag);
+	ti_check_tenant_column(relid, command_tag, true);
+	/* a table that joins with rows (ATTACH, INHERIT, a move, enroll()): all registered */
+	if (!rows_checked)
+		ti_registry_require_rows(relid, psprintf("make table %s a tenant table", ti_qualified_name(relid)),
+								 "try again");
 	ti_invariants_require(relid, TI_KEY_CHECKS);
 	citus = ti_citus_setup_begin(relid);	/* Citus: distributed once set up */
 	add_conveniences(relid, notice);
@@ -296,10 +303,35 @@ tenant_iso_ddl_command_end(PG_FUNCTION_ARGS)
 }
 
 /*
+ * enroll(): the column must exist and be uuid; every row must belong to a
+ * registered organization (counted once, over the table and its children);
+ * a nullable column without NULLs becomes NOT NULL.
+ */
+static void
+prepare_enrolment(Oid relid)
+{
+	char	   *qual = ti_qualified_name(relid);
+	HeapTuple	tup;
+	bool		notnull;
+
+	ti_check_tenant_column(relid, NULL, false);
+	ti_registry_require_rows(relid, psprintf("enroll table %s", qual), "enroll the table again");
+	tup = SearchSysCacheAttName(relid, TI_COLUMN);
+	notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+	ReleaseSysCache(tup);
+	if (notnull)
+		return;
+	ti_internal_ddl(psprintf("ALTER TABLE %s ALTER COLUMN " TI_COLUMN " SET NOT NULL", qual));
+	ereport(NOTICE,
+			(errmsg("tenant_iso set column \"organization_id\" of table %s NOT NULL", qual),
+			 errdetail("No row had a NULL organization_id.")));
+}
+
+/*
  * tenant_iso._setup_table(rel regclass) RETURNS void
  *		The schema check's set-up, for tenant_iso.enroll(): checks the
- *		organization_id column, adds what is missing, verifies the result.
- *		Callers check privileges and data first.
+ *		organization_id column and the rows, adds what is missing, verifies
+ *		the result.  The caller checks privileges and locks the table.
  */
 Datum
 tenant_iso_setup_table(PG_FUNCTION_ARGS)
@@ -325,6 +357,16 @@ tenant_iso_setup_table(PG_FUNCTION_ARGS)
 				 errmsg("%s cannot be a tenant table", ti_qualified_name(relid)),
 				 errdetail("Only ordinary and partitioned tables outside system schemas, the tenant_iso schema and exempt schemas or tables, and not owned by an extension, are tenant tables."),
 				 errhint("Check the table's schema and tenant_iso.exemptions.")));
-	ti_setup_tenant_table(relid, NULL, true);
+	prepare_enrolment(relid);
+	rows_checked = true;
+	PG_TRY();
+	{
+		ti_setup_tenant_table(relid, NULL, true);
+	}
+	PG_FINALLY();
+	{
+		rows_checked = false;
+	}
+	PG_END_TRY();
 	PG_RETURN_VOID();
 }

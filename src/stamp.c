@@ -16,6 +16,10 @@
  *	  Superusers and BYPASSRLS roles may write any organization.
  *	- UPDATE: organization_id never changes; only a superuser with
  *	  tenant_iso.unsafe_ddl on may move a row, with a WARNING.
+ *	- Every row it lets through is written for a registered organization
+ *	  that is not being dropped (registry.c), whoever writes it.
+ *	- The calling context is checked once per statement and table (the
+ *	  result is kept in the trigger's FmgrInfo, which lives as long).
  *	- The error never says whether the other organization exists.
  *-------------------------------------------------------------------------
  */
@@ -46,7 +50,7 @@ uuid_equal(Datum a, const pg_uuid_t *b)
  * column: anything else is refused before a byte is written.
  */
 static int
-check_calling_context(FunctionCallInfo fcinfo)
+verify_calling_context(FunctionCallInfo fcinfo)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Relation	rel;
@@ -80,6 +84,32 @@ check_calling_context(FunctionCallInfo fcinfo)
 	return attnum;
 }
 
+/* The calling context, verified once per trigger instance (statement and table). */
+typedef struct StampContext
+{
+	Oid			relid;
+	Oid			tgoid;
+	int			attnum;
+} StampContext;
+
+static int
+check_calling_context(FunctionCallInfo fcinfo)
+{
+	StampContext *c = (StampContext *) fcinfo->flinfo->fn_extra;
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (c != NULL && CALLED_AS_TRIGGER(fcinfo) &&
+		c->relid == RelationGetRelid(trigdata->tg_relation) && c->tgoid == trigdata->tg_trigger->tgoid &&
+		TRIGGER_FIRED_BEFORE(trigdata->tg_event) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		return c->attnum;
+	c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StampContext));
+	c->attnum = verify_calling_context(fcinfo);
+	c->relid = RelationGetRelid(trigdata->tg_relation);
+	c->tgoid = trigdata->tg_trigger->tgoid;
+	fcinfo->flinfo->fn_extra = c;
+	return c->attnum;
+}
+
 static void
 refuse_insert(Relation rel, const TiTenant *tenant)
 {
@@ -111,6 +141,7 @@ stamp_insert(Relation rel, HeapTuple newtuple, int attnum)
 
 		if (!tenant.valid)
 			return PointerGetDatum(newtuple);	/* NOT NULL refuses it */
+		ti_registry_protect(rel, &tenant.uuid);
 		stamped = UUIDPGetDatum(&tenant.uuid);
 		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, tupdesc, 1,
 														 &attnum, &stamped, &nullflag));
@@ -118,6 +149,7 @@ stamp_insert(Relation rel, HeapTuple newtuple, int attnum)
 	if ((!tenant.valid || !uuid_equal(value, &tenant.uuid)) &&
 		ti_tenant_scoping_applies(InvalidOid))
 		refuse_insert(rel, &tenant);
+	ti_registry_protect(rel, DatumGetUUIDP(value));
 	return PointerGetDatum(newtuple);
 }
 
@@ -134,9 +166,13 @@ stamp_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple, int attnum)
 		(isnull || memcmp(DatumGetUUIDP(value), DatumGetUUIDP(oldvalue), sizeof(pg_uuid_t)) == 0))
 		return PointerGetDatum(newtuple);
 	if (superuser() && ti_unsafe_ddl())
+	{
 		ereport(WARNING,
 				(errmsg("tenant_iso.unsafe_ddl is on: moving a row of table \"%s\" to another organization",
 						RelationGetRelationName(rel))));
+		if (!isnull)
+			ti_registry_protect(rel, DatumGetUUIDP(value));
+	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_TI_CROSS_TENANT_WRITE),

@@ -38,7 +38,8 @@ _PG_init(void)
 	ti_context_init();
 	ti_auth_init();
 	ti_executor_init();
-	ti_stats_init();			/* after the executor's hooks: it asks inflight.c */
+	ti_stats_init();
+	ti_registry_init();			/* after the executor's hooks: it asks inflight.c */
 	ti_planner_init();
 	ti_indexes_init();
 	ti_guard_init();

@@ -10,6 +10,7 @@
  *	             setup.c (event trigger)  stamp.c (trigger)  audit.c
  *	  -> rules:  context.c  auth.c  organizations.c  invariants.c
  *	             indexes.c  expressions.c  views.c  fk.c  managed.c  dependencies.c
+ *	             registry.c
  *	  -> leaves: tenant_table.c  inflight.c  internal.c  refusal.c
  *	             text.c  catalog.c  compat.c
  *	  Citus (optional, found at run time): the hooks call citus_route.c,
@@ -57,7 +58,6 @@
 #define TI_ISOLATION_POLICY		"tenant_isolation"
 #define TI_ACCESS_POLICY		"tenant_access"
 #define TI_STAMP_TRIGGER		"tenant_iso_stamp"
-#define TI_REGISTRY_FK			"tenant_iso_organization_fk"
 
 /*
  * The generated policy's expression as SQL text: what ti_tenant_qual()
@@ -182,7 +182,7 @@ extern bool ti_copy_intercept(PlannedStmt *pstmt, const char *queryString, Param
 extern void ti_objaccess_init(void);
 
 /* setup.c: the schema check event trigger and the set-up of a tenant table */
-extern void ti_check_tenant_column(Oid relid, const char *command_tag);
+extern void ti_check_tenant_column(Oid relid, const char *command_tag, bool require_not_null);
 extern void ti_setup_tenant_table(Oid relid, const char *command_tag, bool notice);
 
 /* invariants.c: the invariants of a tenant table */
@@ -219,6 +219,15 @@ extern List *ti_fks_into_tenant_tables(Oid relid, Oid *first_target);
 extern void ti_refuse_fk_into_tenant_tables(Oid relid);
 extern List *ti_fk_checks(Oid relid);
 extern void ti_revalidate_foreign_keys(Oid relid);
+
+/* registry.c: rows are written only for registered organizations not being dropped */
+extern void ti_registry_init(void);
+extern void ti_registry_protect(Relation rel, const pg_uuid_t *org);
+extern void ti_registry_lock_for_drop(const pg_uuid_t *org);
+extern void ti_registry_removing(bool on);
+extern void ti_registry_check_write(CmdType operation);
+extern void ti_registry_require_rows(Oid relid, const char *action, const char *again);
+extern char *ti_registry_orphans(Oid relid);
 
 /* dependencies.c: what tenant tables depend on (pg_depend, both directions) */
 extern List *ti_tables_depending_on(Oid classId, Oid objectId);

@@ -169,7 +169,7 @@ ti_relid_has_isolation_policy(Oid relid)
 /*
  * Is relid a table the guard protects?  A tenant table, or a table that
  * carries any of the generated objects (the tenant_isolation policy, the
- * registry foreign key, the stamping trigger) whatever the state of its row
+ * stamping trigger) whatever the state of its row
  * level security, so that one deliberate unsafe_ddl step cannot switch the
  * guard off for the steps that follow.  Temporary tables are never tenant
  * tables (a session's own objects named like ours are not guarded).
@@ -192,10 +192,8 @@ ti_relid_is_guarded(Oid relid)
 		return false;
 	if (ti_relid_is_tenant_table(relid) || ti_relid_has_isolation_policy(relid))
 		return true;
-	return catalog_has(ConstraintRelationId, ConstraintRelidTypidNameIndexId, Anum_pg_constraint_conrelid,
-					   Anum_pg_constraint_conname, relid, TI_REGISTRY_FK) ||
-		catalog_has(TriggerRelationId, TriggerRelidNameIndexId, Anum_pg_trigger_tgrelid,
-					Anum_pg_trigger_tgname, relid, TI_STAMP_TRIGGER);
+	return catalog_has(TriggerRelationId, TriggerRelidNameIndexId, Anum_pg_trigger_tgrelid,
+					   Anum_pg_trigger_tgname, relid, TI_STAMP_TRIGGER);
 }
 
 /*

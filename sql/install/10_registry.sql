@@ -57,62 +57,45 @@ REVOKE ALL ON FUNCTION tenant_iso.create_organization(text, uuid) FROM PUBLIC;
 COMMENT ON FUNCTION tenant_iso.create_organization(text, uuid) IS
 'Registers an organization (tenant) and returns its id. Not executable by PUBLIC: grant it to a provisioning role.';
 
-CREATE FUNCTION tenant_iso._delete_organization_row(id uuid)
+-- Rows of tenant tables are only written for registered organizations that
+-- are not being dropped (src/registry.c: the stamping trigger holds the
+-- organization's registry lock, this trigger takes it exclusively before a
+-- registry row goes); ids never change.
+CREATE FUNCTION tenant_iso.registry_guard()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'tenant_iso_registry_guard'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION tenant_iso.registry_guard() FROM PUBLIC;
+COMMENT ON FUNCTION tenant_iso.registry_guard() IS
+'Internal: BEFORE DELETE OR UPDATE OF id trigger of tenant_iso.organizations: waits for the writers of an organization before its row goes, and keeps ids unchanged.';
+CREATE TRIGGER tenant_iso_registry_guard BEFORE DELETE OR UPDATE OF id ON tenant_iso.organizations
+    FOR EACH ROW EXECUTE FUNCTION tenant_iso.registry_guard();
+
+CREATE FUNCTION tenant_iso._remove_organization(id uuid)
 RETURNS bigint
-AS 'MODULE_PATHNAME', 'tenant_iso_delete_organization_row'
+AS 'MODULE_PATHNAME', 'tenant_iso_remove_organization'
 LANGUAGE C VOLATILE;
-REVOKE ALL ON FUNCTION tenant_iso._delete_organization_row(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION tenant_iso._delete_organization_row(uuid) IS
-'Internal step of tenant_iso.drop_organization(): deletes the registry row with the organization as the tenant, so that the cascades reach its rows.';
+REVOKE ALL ON FUNCTION tenant_iso._remove_organization(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenant_iso._remove_organization(uuid) IS
+'Internal step of tenant_iso.drop_organization(): removes the registry row, then the organization''s rows of every tenant table, each deleted by the table''s owner with the organization as the tenant.';
 
 CREATE FUNCTION tenant_iso.drop_organization(id uuid)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    t record;
-    n bigint;
-    total bigint := 0;
 BEGIN
     IF id IS NULL THEN
         RAISE EXCEPTION 'organization id must not be NULL'
             USING ERRCODE = '22004', DETAIL = 'drop_organization removes exactly one organization.',
                   HINT = 'Pass the id returned by tenant_iso.create_organization().';
     END IF;
-    -- Lock the registry row first: concurrent inserts for this organization
-    -- (their foreign-key check takes FOR KEY SHARE) wait for us, and rows
-    -- they committed before are counted below.
-    PERFORM 1 FROM tenant_iso.organizations o WHERE o.id = drop_organization.id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'organization % does not exist', id
-            USING ERRCODE = 'P0002', DETAIL = 'There is no such row in tenant_iso.organizations.',
-                  HINT = 'List organizations with SELECT * FROM tenant_iso.organizations as a superuser.';
-    END IF;
-    -- Count the rows of every tenant table (leaf tables only: partitions have
-    -- their own policies; ONLY avoids counting inheritance children twice).
-    FOR t IN
-        SELECT c.oid::regclass AS rel
-        FROM pg_catalog.pg_class c
-        WHERE c.relkind = 'r'
-          AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
-                      WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
-          AND c.relnamespace <> 'tenant_iso'::regnamespace
-    LOOP
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM ONLY %s WHERE organization_id OPERATOR(pg_catalog.=) $1', t.rel)
-            INTO n USING id;
-        total := total + n;
-    END LOOP;
-    -- The registry foreign keys cascade: the rows are deleted by each table's
-    -- owner (PostgreSQL runs referential actions as the referencing table's
-    -- owner), so no user trigger ever runs with this function's rights.
-    -- Referential actions are scoped to the tenant in effect, so the row is
-    -- deleted with this organization as the tenant (src/organizations.c).
-    PERFORM tenant_iso._delete_organization_row(drop_organization.id);
-    RETURN total;
+    -- src/organizations.c: waits for the organization's writers, deletes its
+    -- rows table by table (by each table's owner, never with this function's
+    -- rights), and returns how many.
+    RETURN tenant_iso._remove_organization(drop_organization.id);
 END
 $$;
 REVOKE ALL ON FUNCTION tenant_iso.drop_organization(uuid) FROM PUBLIC;
 COMMENT ON FUNCTION tenant_iso.drop_organization(uuid) IS
 'Deletes an organization and every row it owns in every tenant table; returns the number of tenant rows removed. Not executable by PUBLIC.';
-

@@ -38,17 +38,3 @@ AS $$
 $$;
 COMMENT ON FUNCTION tenant_iso._invariant_checks(oid[]) IS
 'Internal: the invariants of tenant_iso._table_checks() for many tables at once, passed or not.';
-
--- uuid, or the base type of a domain (NULL for none)
-CREATE FUNCTION tenant_iso._base_type(typ oid)
-RETURNS oid
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH RECURSIVE d(oid, base) AS (
-        SELECT t.oid, t.typbasetype FROM pg_catalog.pg_type t WHERE t.oid = typ
-        UNION ALL
-        SELECT t.oid, t.typbasetype FROM pg_catalog.pg_type t JOIN d ON t.oid = d.base WHERE d.base <> 0
-    )
-    SELECT d.oid FROM d WHERE d.base = 0 LIMIT 1
-$$;

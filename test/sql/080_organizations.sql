@@ -131,7 +131,7 @@ SET tenant.org_id = '0a000000-0000-4000-8000-00000000000a';
 SET ROLE ti_app;
 SELECT is((SELECT count(*) FROM courses), 0::bigint, 'a session of the dropped organization sees no rows');
 SELECT throws_ok($$INSERT INTO courses (title) VALUES ('Ghost')$$, '23503', NULL,
-                 'a session of the dropped organization cannot insert (foreign key to the registry)');
+                 'a session of the dropped organization cannot insert (the registry guard)');
 RESET ROLE;
 RESET tenant.org_id;
 

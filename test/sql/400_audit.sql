@@ -32,10 +32,10 @@ SELECT results_eq(
 SELECT results_eq(
     $$SELECT check_name FROM a0 WHERE relation = 'users'::regclass$$,
     ARRAY['organization_id_column', 'organization_id_type', 'organization_id_not_null', 'row_level_security',
-          'tenant_isolation_policy', 'tenant_index', 'registry_foreign_key', 'stamping_trigger',
+          'tenant_isolation_policy', 'tenant_index', 'stamping_trigger',
           'unique_key_without_tenant', 'foreign_key_without_tenant', 'index_leading_column', 'sequence_columns',
           'trigger_search_path', 'expression_index_statistics', 'unsafe_expression', 'exclusion_without_tenant_equality',
-          'temporary_dependency', 'rule', 'child_not_tenant_table', 'partial_index_predicate'],
+          'temporary_dependency', 'rule', 'child_not_tenant_table', 'partial_index_predicate', 'orphan_rows'],
     'the per-table checks, in order') ;
 SELECT ok((SELECT count(*) FROM a0 WHERE check_name = 'role_bypasses_rls' AND status = 'warning'
             AND detail LIKE 'Role postgres is a superuser: row level security does not apply to it%') = 1,
@@ -87,7 +87,8 @@ CREATE INDEX damaged_email_idx ON damaged (email);
 ALTER TABLE damaged NO FORCE ROW LEVEL SECURITY;
 ALTER POLICY tenant_isolation ON damaged USING (true);
 DROP TRIGGER tenant_iso_stamp ON damaged;
-ALTER TABLE damaged DROP CONSTRAINT tenant_iso_organization_fk;
+-- with the stamping trigger gone, nothing guards the registry: a row of an unregistered organization
+INSERT INTO damaged (organization_id, email) VALUES ('0c000000-0000-4000-8000-0000000000c0', 'orphan@nowhere.test');
 -- views and a materialized view over tenant tables
 CREATE VIEW v_owner AS SELECT * FROM courses;
 CREATE VIEW v_nested WITH (security_invoker = true) AS SELECT * FROM v_owner;
@@ -134,7 +135,7 @@ SELECT results_eq($$SELECT check_name, status FROM a1 WHERE relation = 'plain'::
     'a plain table without organization_id: column, row level security, policy and trigger are reported');
 SELECT results_eq($$SELECT check_name FROM a1 WHERE relation = 'textorg'::regclass AND status = 'violation' ORDER BY nr$$,
     ARRAY['organization_id_type', 'organization_id_not_null', 'row_level_security', 'tenant_isolation_policy',
-          'tenant_index', 'registry_foreign_key', 'stamping_trigger'],
+          'tenant_index', 'stamping_trigger'],
     'a table with a nullable text organization_id: every invariant it misses');
 SELECT is(pg_temp.st('textorg', 'organization_id_column'), 'ok', 'and an ok row for the column it has');
 SELECT matches((SELECT detail FROM a1 WHERE relation = 'textorg'::regclass AND check_name = 'organization_id_type'),
@@ -146,7 +147,9 @@ SELECT matches((SELECT detail FROM a1 WHERE relation = 'damaged'::regclass AND c
                'enabled but not forced', 'and the detail says it is not forced');
 SELECT is(pg_temp.st('damaged', 'tenant_isolation_policy'), 'violation', 'an altered tenant_isolation policy is a violation');
 SELECT is(pg_temp.st('damaged', 'stamping_trigger'), 'violation', 'a dropped stamping trigger is a violation');
-SELECT is(pg_temp.st('damaged', 'registry_foreign_key'), 'violation', 'a dropped registry key is a violation');
+SELECT is(pg_temp.st('damaged', 'orphan_rows') || ' ' || (SELECT detail FROM a1 WHERE relation = 'damaged'::regclass AND check_name = 'orphan_rows'),
+          'violation Rows belong to organizations that are not registered (1 id: 0c000000-0000-4000-8000-0000000000c0). Delete those rows, or register the organizations with tenant_iso.create_organization(name, id).',
+          'a row of an unregistered organization (written with the stamping trigger dropped) is a violation, naming the id');
 SELECT is(pg_temp.st('damaged', 'tenant_index'), 'ok', 'its tenant index is still there');
 SELECT is(pg_temp.st('retargeted', 'tenant_isolation_policy'), 'violation',
           'a policy rewritten to compare another uuid column is a violation');
@@ -168,7 +171,7 @@ SELECT matches((SELECT detail FROM a1 WHERE relation = 'damaged'::regclass AND c
 SELECT set_eq(
     $$SELECT relation, check_name FROM a1 WHERE status = 'violation'
         AND check_name IN ('organization_id_column', 'organization_id_type', 'organization_id_not_null', 'row_level_security',
-                           'tenant_isolation_policy', 'tenant_index', 'registry_foreign_key', 'stamping_trigger',
+                           'tenant_isolation_policy', 'tenant_index', 'stamping_trigger',
                            'unique_key_without_tenant', 'foreign_key_without_tenant')$$,
     $$SELECT DISTINCT c.oid::regclass, v.check_name
       FROM pg_class c, tenant_iso._table_violations(c.oid) v

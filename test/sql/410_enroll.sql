@@ -97,13 +97,13 @@ SELECT results_eq(
     $$SELECT relation::text, string_agg(check_name, ',' ORDER BY check_name) FROM a1
       WHERE status = 'violation' AND relation::text LIKE 'legacy.%' GROUP BY 1 ORDER BY 1$$,
     $$VALUES ('legacy.countries', 'organization_id_column,row_level_security,stamping_trigger,tenant_isolation_policy'),
-             ('legacy.customers', 'organization_id_not_null,registry_foreign_key,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy,unique_key_without_tenant'),
-             ('legacy.events', 'child_not_tenant_table,registry_foreign_key,row_level_security,stamping_trigger,tenant_isolation_policy'),
-             ('legacy.events_2024', 'registry_foreign_key,row_level_security,stamping_trigger,tenant_isolation_policy'),
-             ('legacy.events_2025', 'registry_foreign_key,row_level_security,stamping_trigger,tenant_isolation_policy'),
+             ('legacy.customers', 'organization_id_not_null,orphan_rows,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy,unique_key_without_tenant'),
+             ('legacy.events', 'child_not_tenant_table,row_level_security,stamping_trigger,tenant_isolation_policy'),
+             ('legacy.events_2024', 'row_level_security,stamping_trigger,tenant_isolation_policy'),
+             ('legacy.events_2025', 'row_level_security,stamping_trigger,tenant_isolation_policy'),
              ('legacy.notes', 'organization_id_column,row_level_security,stamping_trigger,tenant_isolation_policy'),
-             ('legacy.orders', 'expression_index_statistics,organization_id_not_null,registry_foreign_key,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy'),
-             ('legacy.tags', 'organization_id_not_null,organization_id_type,registry_foreign_key,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy')$$,
+             ('legacy.orders', 'expression_index_statistics,organization_id_not_null,orphan_rows,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy'),
+             ('legacy.tags', 'organization_id_not_null,organization_id_type,row_level_security,stamping_trigger,tenant_index,tenant_isolation_policy')$$,
     'audit() reports every invariant the plain tables miss');
 SELECT is((SELECT status FROM a1 WHERE relation = 'legacy.customers'::regclass AND check_name = 'sequence_columns'), 'warning',
           'the serial key of customers is reported as a volume signal');

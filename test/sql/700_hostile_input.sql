@@ -303,8 +303,8 @@ SELECT lives_ok($$SELECT count(*) FROM tenant_iso._invariant_checks(ARRAY[NULL, 
                 '_invariant_checks() of NULL and non-existent oids returns without error');
 SELECT lives_ok($$SELECT count(*) FROM tenant_iso._invariant_checks(array(SELECT g::oid FROM generate_series(1, 100000) g))$$,
                 '_invariant_checks() of 100,000 oids returns without error');
-SELECT is(tenant_iso._base_type(NULL), NULL, '_base_type(NULL) is NULL');
-SELECT is(tenant_iso._base_type(0), NULL, '_base_type(0) is NULL');
+SELECT throws_ok($$SELECT tenant_iso._remove_organization(NULL)$$, '42501', NULL, '_remove_organization() is not executable by the application role');
+SELECT throws_ok($$SELECT tenant_iso.registry_guard()$$, '42501', NULL, 'registry_guard() is not executable by the application role');
 SELECT throws_ok($$SELECT tenant_iso._check_reason(NULL)$$, '22023', NULL, '_check_reason(NULL) refuses');
 RESET ROLE;
 SELECT throws_ok($$SELECT tenant_iso.enroll(NULL)$$, '22004', NULL, 'enroll(NULL) is refused');
