@@ -429,9 +429,9 @@ add_keys(List *keys)
 static void
 truncate_local_data(Oid relid)
 {
-	(void) ti_internal_query(psprintf("SELECT pg_catalog.truncate_local_data_after_distributing_table(%s)",
-									  quote_literal_cstr(ti_qualified_name(relid))),
-							 0, NULL, NULL, 0, 1);
+	/* as the extension's own work: a TRUNCATE of the registry is refused otherwise */
+	ti_internal_ddl(psprintf("SELECT pg_catalog.truncate_local_data_after_distributing_table(%s)",
+							 quote_literal_cstr(ti_qualified_name(relid))));
 }
 
 /* The conversions of distribute_tables(), as tenant_iso's own calls. */

@@ -206,16 +206,18 @@ note_written_tables(PlannedStmt *stmt, const TiTenant *tenant)
 	if (stmt->commandType == CMD_SELECT)
 		return;
 	foreach(lc, stmt->rtable)
-		if (rte_is_tenant_table((RangeTblEntry *) lfirst(lc)))
-			ti_inflight_note_written(((RangeTblEntry *) lfirst(lc))->relid, tenant);
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (!rte_is_tenant_table(rte))
+			continue;
+		ti_inflight_note_written(rte->relid, tenant);
+		/* Citus: shards are written on the workers; the registry is guarded here */
+		if (tenant->valid && ti_citus_active() && ti_citus_is_table(rte->relid))
+			ti_registry_protect(get_rel_name(rte->relid), &tenant->uuid);
+	}
 }
 
-/*
- * The checks before a statement starts: no materialized view is filled from
- * tenant tables, no temporary table is used in a foreign referential action,
- * and a statement on tenant tables has a tenant.  Returns whether the
- * statement reads or writes tenant tables with scoping applying.
- */
 /* Does a DELETE or MERGE delete rows of the registry? */
 static bool
 deletes_registry_rows(PlannedStmt *stmt)
@@ -230,6 +232,12 @@ deletes_registry_rows(PlannedStmt *stmt)
 	return false;
 }
 
+/*
+ * The checks before a statement starts: no materialized view is filled from
+ * tenant tables, no temporary table is used in a foreign referential action,
+ * and a statement on tenant tables has a tenant.  Returns whether the
+ * statement reads or writes tenant tables with scoping applying.
+ */
 static bool
 check_before_start(PlannedStmt *stmt, const TiTenant *tenant)
 {

@@ -202,22 +202,22 @@ note_held(const pg_uuid_t *org)
 }
 
 static void
-refuse_unregistered(Relation rel)
+refuse_unregistered(const char *relname)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 			 errmsg("cannot write a row of table \"%s\" for an organization that is not registered",
-					RelationGetRelationName(rel)),
+					relname),
 			 errdetail("Rows of tenant tables belong to organizations of tenant_iso.organizations; this one does not exist, or is being dropped."),
 			 errhint("Register it with tenant_iso.create_organization(name, id), or set the tenant to a registered organization.")));
 }
 
 /*
- * A row of rel is about to be written for org: hold org's registry lock for
- * the rest of the transaction, and make sure org is registered.
+ * A row of table relname is about to be written for org: hold org's registry
+ * lock for the rest of the transaction, and make sure org is registered.
  */
 void
-ti_registry_protect(Relation rel, const pg_uuid_t *org)
+ti_registry_protect(const char *relname, const pg_uuid_t *org)
 {
 	LOCKTAG		tag;
 	uint64		epoch;
@@ -235,7 +235,7 @@ ti_registry_protect(Relation rel, const pg_uuid_t *org)
 	if (known_registered(org, epoch))
 		return;
 	if (!registered(org))
-		refuse_unregistered(rel);
+		refuse_unregistered(relname);
 	remember_registered(org, epoch);
 }
 

@@ -90,9 +90,10 @@ typedef struct StampContext
 	Oid			relid;
 	Oid			tgoid;
 	int			attnum;
+	bool		guard_registry;	/* not a Citus shard (guarded on the coordinator) */
 } StampContext;
 
-static int
+static StampContext *
 check_calling_context(FunctionCallInfo fcinfo)
 {
 	StampContext *c = (StampContext *) fcinfo->flinfo->fn_extra;
@@ -101,13 +102,14 @@ check_calling_context(FunctionCallInfo fcinfo)
 	if (c != NULL && CALLED_AS_TRIGGER(fcinfo) &&
 		c->relid == RelationGetRelid(trigdata->tg_relation) && c->tgoid == trigdata->tg_trigger->tgoid &&
 		TRIGGER_FIRED_BEFORE(trigdata->tg_event) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		return c->attnum;
+		return c;
 	c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StampContext));
 	c->attnum = verify_calling_context(fcinfo);
 	c->relid = RelationGetRelid(trigdata->tg_relation);
 	c->tgoid = trigdata->tg_trigger->tgoid;
+	c->guard_registry = ti_citus_shard_of(c->relid, NULL) == 0;
 	fcinfo->flinfo->fn_extra = c;
-	return c->attnum;
+	return c;
 }
 
 static void
@@ -126,7 +128,7 @@ refuse_insert(Relation rel, const TiTenant *tenant)
 }
 
 static Datum
-stamp_insert(Relation rel, HeapTuple newtuple, int attnum)
+stamp_insert(Relation rel, HeapTuple newtuple, int attnum, bool guard_registry)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	TiTenant	tenant;
@@ -141,7 +143,8 @@ stamp_insert(Relation rel, HeapTuple newtuple, int attnum)
 
 		if (!tenant.valid)
 			return PointerGetDatum(newtuple);	/* NOT NULL refuses it */
-		ti_registry_protect(rel, &tenant.uuid);
+		if (guard_registry)
+			ti_registry_protect(RelationGetRelationName(rel), &tenant.uuid);
 		stamped = UUIDPGetDatum(&tenant.uuid);
 		return PointerGetDatum(heap_modify_tuple_by_cols(newtuple, tupdesc, 1,
 														 &attnum, &stamped, &nullflag));
@@ -149,7 +152,8 @@ stamp_insert(Relation rel, HeapTuple newtuple, int attnum)
 	if ((!tenant.valid || !uuid_equal(value, &tenant.uuid)) &&
 		ti_tenant_scoping_applies(InvalidOid))
 		refuse_insert(rel, &tenant);
-	ti_registry_protect(rel, DatumGetUUIDP(value));
+	if (guard_registry)
+		ti_registry_protect(RelationGetRelationName(rel), DatumGetUUIDP(value));
 	return PointerGetDatum(newtuple);
 }
 
@@ -171,7 +175,7 @@ stamp_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple, int attnum)
 				(errmsg("tenant_iso.unsafe_ddl is on: moving a row of table \"%s\" to another organization",
 						RelationGetRelationName(rel))));
 		if (!isnull)
-			ti_registry_protect(rel, DatumGetUUIDP(value));
+			ti_registry_protect(RelationGetRelationName(rel), DatumGetUUIDP(value));
 	}
 	else
 		ereport(ERROR,
@@ -186,11 +190,11 @@ stamp_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple, int attnum)
 Datum
 tenant_iso_stamp_organization_id(PG_FUNCTION_ARGS)
 {
-	int			attnum = check_calling_context(fcinfo);
+	StampContext *c = check_calling_context(fcinfo);
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		return stamp_insert(trigdata->tg_relation, trigdata->tg_trigtuple, attnum);
+		return stamp_insert(trigdata->tg_relation, trigdata->tg_trigtuple, c->attnum, c->guard_registry);
 	return stamp_update(trigdata->tg_relation, trigdata->tg_trigtuple,
-						trigdata->tg_newtuple, attnum);
+						trigdata->tg_newtuple, c->attnum);
 }

@@ -222,7 +222,7 @@ extern void ti_revalidate_foreign_keys(Oid relid);
 
 /* registry.c: rows are written only for registered organizations not being dropped */
 extern void ti_registry_init(void);
-extern void ti_registry_protect(Relation rel, const pg_uuid_t *org);
+extern void ti_registry_protect(const char *relname, const pg_uuid_t *org);
 extern void ti_registry_lock_for_drop(const pg_uuid_t *org);
 extern void ti_registry_removing(bool on);
 extern void ti_registry_check_write(CmdType operation);
