@@ -82,6 +82,13 @@ extern int	ti_att_stattarget(HeapTuple atttup);
 #define TI_EXECUTOR_RUN_ARGS	queryDesc, direction, count, execute_once
 #endif
 
+/* A relation's primary key index (18 added the deferrable_ok argument). */
+#if PG_VERSION_NUM >= 180000
+#define ti_primary_key_index(rel)	RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define ti_primary_key_index(rel)	RelationGetPrimaryKeyIndex(rel)
+#endif
+
 /* This backend's local transaction id. */
 #if PG_VERSION_NUM >= 170000
 #define ti_current_lxid()		(MyProc->vxid.lxid)

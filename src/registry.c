@@ -54,6 +54,7 @@
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "compat.h"
 #include "tenant_iso.h"
 
 PG_FUNCTION_INFO_V1(tenant_iso_registry_guard);
@@ -141,7 +142,7 @@ registered(const pg_uuid_t *org)
 	if (!OidIsValid(registry))
 		return false;
 	rel = table_open(registry, AccessShareLock);
-	index = RelationGetPrimaryKeyIndex(rel);
+	index = ti_primary_key_index(rel);
 	if (!OidIsValid(index))
 	{
 		table_close(rel, AccessShareLock);
