@@ -18,8 +18,10 @@
  *	  tenant_iso.unsafe_ddl on may move a row, with a WARNING.
  *	- Every row it lets through is written for a registered organization
  *	  that is not being dropped (registry.c), whoever writes it.
- *	- The calling context is checked once per statement and table (the
- *	  result is kept in the trigger's FmgrInfo, which lives as long).
+ *	- The calling context is checked on every call; what it learns from the
+ *	  catalogs (the table is a tenant table, the trigger its generated one,
+ *	  the tenant column) is kept for the last table until its relcache entry
+ *	  is invalidated.
  *	- The error never says whether the other organization exists.
  *-------------------------------------------------------------------------
  */
@@ -30,6 +32,7 @@
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/uuid.h"
@@ -49,12 +52,10 @@ uuid_equal(Datum a, const pg_uuid_t *b)
  * ever runs as the generated trigger of a tenant table, on its uuid tenant
  * column: anything else is refused before a byte is written.
  */
-static int
-verify_calling_context(FunctionCallInfo fcinfo)
+static void
+check_trigger_event(FunctionCallInfo fcinfo)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	AttrNumber	attnum;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -69,9 +70,15 @@ verify_calling_context(FunctionCallInfo fcinfo)
 				 errmsg("function tenant_iso.stamp_organization_id() must be fired BEFORE INSERT OR UPDATE, FOR EACH ROW"),
 				 errdetail("It stamps each new row before it is stored."),
 				 errhint("Use it only as the schema check creates it.")));
-	rel = trigdata->tg_relation;
-	attnum = ti_tenant_column(RelationGetRelid(rel));
-	if (!ti_is_stamp_trigger_name(trigdata->tg_trigger->tgname) ||
+}
+
+/* The trigger's table: a tenant table, the trigger its generated one; returns the tenant column. */
+static int
+check_trigger_table(Relation rel, Trigger *trigger)
+{
+	AttrNumber	attnum = ti_tenant_column(RelationGetRelid(rel));
+
+	if (!ti_is_stamp_trigger_name(trigger->tgname) ||
 		!ti_relation_is_tenant_table(rel) || attnum <= 0 ||
 		getBaseType(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid) != UUIDOID)
 		ereport(ERROR,
@@ -84,7 +91,11 @@ verify_calling_context(FunctionCallInfo fcinfo)
 	return attnum;
 }
 
-/* The calling context, verified once per trigger instance (statement and table). */
+/*
+ * The verified trigger, kept for the session: the last table and trigger
+ * verified, until the table's relcache entry is invalidated (any change of
+ * its columns, policies, row level security or triggers sends that).
+ */
 typedef struct StampContext
 {
 	Oid			relid;
@@ -93,23 +104,39 @@ typedef struct StampContext
 	bool		guard_registry;	/* not a Citus shard (guarded on the coordinator) */
 } StampContext;
 
-static StampContext *
+static StampContext verified = {InvalidOid, InvalidOid, 0, false};
+
+static void
+forget_verified(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == verified.relid)
+		verified.relid = InvalidOid;
+}
+
+static const StampContext *
 check_calling_context(FunctionCallInfo fcinfo)
 {
-	StampContext *c = (StampContext *) fcinfo->flinfo->fn_extra;
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
+	Oid			relid;
 
-	if (c != NULL && CALLED_AS_TRIGGER(fcinfo) &&
-		c->relid == RelationGetRelid(trigdata->tg_relation) && c->tgoid == trigdata->tg_trigger->tgoid &&
-		TRIGGER_FIRED_BEFORE(trigdata->tg_event) && TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		return c;
-	c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StampContext));
-	c->attnum = verify_calling_context(fcinfo);
-	c->relid = RelationGetRelid(trigdata->tg_relation);
-	c->tgoid = trigdata->tg_trigger->tgoid;
-	c->guard_registry = ti_citus_shard_of(c->relid, NULL) == 0;
-	fcinfo->flinfo->fn_extra = c;
-	return c;
+	check_trigger_event(fcinfo);
+	trigdata = (TriggerData *) fcinfo->context;
+	relid = RelationGetRelid(trigdata->tg_relation);
+	if (OidIsValid(verified.relid) && verified.relid == relid &&
+		verified.tgoid == trigdata->tg_trigger->tgoid)
+		return &verified;
+	verified.relid = InvalidOid;
+	verified.attnum = check_trigger_table(trigdata->tg_relation, trigdata->tg_trigger);
+	verified.tgoid = trigdata->tg_trigger->tgoid;
+	verified.guard_registry = ti_citus_shard_of(relid, NULL) == 0;
+	verified.relid = relid;
+	return &verified;
+}
+
+void
+ti_stamp_init(void)
+{
+	CacheRegisterRelcacheCallback(forget_verified, (Datum) 0);
 }
 
 static void
@@ -190,7 +217,7 @@ stamp_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple, int attnum)
 Datum
 tenant_iso_stamp_organization_id(PG_FUNCTION_ARGS)
 {
-	StampContext *c = check_calling_context(fcinfo);
+	const StampContext *c = check_calling_context(fcinfo);
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))

@@ -33,6 +33,7 @@ _PG_init(void)
 
 	ti_citus_init();			/* first: refuses citus after tenant_iso */
 	ti_tenant_table_init();
+	ti_stamp_init();
 	ti_refusal_init();
 	ti_inflight_init();
 	ti_context_init();

@@ -247,6 +247,7 @@ extern void ti_follow_schema_exemption(const char *old_nsp, const char *new_nsp)
 
 /* tenant_table.c: what a tenant table is, whom scoping applies to, the tenant comparison */
 extern void ti_tenant_table_init(void);
+extern void ti_stamp_init(void);
 extern Oid	ti_schema_oid(void);
 extern Oid	ti_tenant_func_oid(void);
 extern Oid	ti_stamp_func_oid(void);

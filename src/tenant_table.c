@@ -63,11 +63,22 @@ forget_oids(Datum arg, int cacheid, uint32 hashvalue)
 	stamp_func = InvalidOid;
 }
 
+/* The last role asked about by ti_role_bypasses_tenant() (as superuser_arg() keeps one). */
+static Oid	last_role = InvalidOid;
+static bool last_role_bypasses = false;
+
+static void
+forget_role(Datum arg, int cacheid, uint32 hashvalue)
+{
+	last_role = InvalidOid;
+}
+
 void
 ti_tenant_table_init(void)
 {
 	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_oids, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, forget_oids, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, forget_role, (Datum) 0);
 }
 
 /*
@@ -268,11 +279,20 @@ ti_tenant_column(Oid relid)
 	return get_attnum(relid, ti_relid_is_registry(relid) ? "id" : TI_COLUMN);
 }
 
-/* Superusers and BYPASSRLS roles are outside tenant scoping. */
+/*
+ * Superusers and BYPASSRLS roles are outside tenant scoping.  The answer for
+ * the last role asked about is kept until pg_authid changes (ALTER ROLE
+ * ... NOSUPERUSER / NOBYPASSRLS sends the invalidation before it commits).
+ */
 bool
 ti_role_bypasses_tenant(Oid roleid)
 {
-	return superuser_arg(roleid) || has_bypassrls_privilege(roleid);
+	if (roleid != last_role || !OidIsValid(last_role))
+	{
+		last_role_bypasses = superuser_arg(roleid) || has_bypassrls_privilege(roleid);
+		last_role = roleid;
+	}
+	return last_role_bypasses;
 }
 
 /*

@@ -7,7 +7,7 @@
 \set copy_tenant_a `psql -X -q -d :DBNAME -c "SET tenant.org_id = '0a000000-0000-4000-8000-00000000000a'" -c 'SET ROLE ti_app' -c 'COPY courses (title) TO STDOUT' 2>&1 | tr '\n' ','`
 
 BEGIN;
-SELECT plan(50);
+SELECT plan(52);
 
 \ir include/plan_of.sql
 
@@ -152,6 +152,14 @@ CREATE ROLE ti_bypass_040 NOSUPERUSER BYPASSRLS NOLOGIN;
 GRANT SELECT ON courses TO ti_bypass_040;
 SET ROLE ti_bypass_040;
 SELECT is((SELECT count(*) FROM courses), 4::bigint, 'a BYPASSRLS role without a tenant sees every organization''s rows');
+RESET ROLE;
+-- the role loses BYPASSRLS in this session: tenant scoping applies to it from the next statement
+ALTER ROLE ti_bypass_040 NOBYPASSRLS;
+SET ROLE ti_bypass_040;
+SELECT throws_ok('SELECT * FROM courses', 'TI001', NULL, '... after ALTER ROLE ... NOBYPASSRLS, the same role without a tenant gets TI001');
+SET tenant.org_id = '0a000000-0000-4000-8000-00000000000a';
+SELECT is((SELECT count(*) FROM courses), 2::bigint, '... and with tenant A sees A''s rows only');
+RESET tenant.org_id;
 RESET ROLE;
 SELECT is((SELECT count(*) FROM users WHERE organization_id = '0b000000-0000-4000-8000-00000000000b'), 2::bigint,
           'sanity: nothing was changed by the attempts above (B''s users intact)');

@@ -14,7 +14,7 @@
 \set B '0b000000-0000-4000-8000-00000000000b'
 SELECT pg_backend_pid() AS pid0, pg_postmaster_start_time() AS start0 \gset
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 ------------------------------------------------------------------------------
 -- which C functions the application role can reach at all
@@ -155,6 +155,16 @@ SELECT results_eq($$INSERT INTO t_uuid VALUES (NULL, 'stamped') RETURNING organi
                   'on a uuid column of a table dressed up as a tenant table, the generated kind of trigger stamps A, byte for byte');
 SELECT throws_ok(format($$INSERT INTO t_uuid VALUES (%L, 'spoofed')$$, :'B'), 'TI003', NULL,
                  'and refuses B''s id (TI003)');
+-- what the trigger verified is remembered for the table until the table changes: once the table
+-- is no longer dressed up (policy dropped, trigger renamed), the next insert is refused again
+DROP POLICY tenant_isolation ON t_uuid;
+SELECT throws_ok($$INSERT INTO t_uuid VALUES (NULL, 'again')$$, '39P01', NULL,
+                 'the same trigger after the table lost its tenant_isolation policy: 39P01 (nothing verified is kept)');
+CREATE POLICY tenant_isolation ON t_uuid USING (true) WITH CHECK (true);
+ALTER TRIGGER tenant_iso_stamp ON t_uuid RENAME TO renamed_stamp;
+SELECT throws_ok($$INSERT INTO t_uuid VALUES (NULL, 'again')$$, '39P01', NULL,
+                 'the same trigger renamed: 39P01');
+ALTER TRIGGER renamed_stamp ON t_uuid RENAME TO tenant_iso_stamp;
 -- a domain over uuid, and a dropped column in front of organization_id (attribute numbers shift)
 CREATE DOMAIN pg_temp.org_dom AS uuid;
 CREATE TEMP TABLE t_dom (dropped int, note text, organization_id pg_temp.org_dom);
