@@ -335,7 +335,7 @@ ti_registry_orphans(Oid relid)
 		"  SELECT (SELECT t.organization_id::pg_catalog.uuid FROM ONLY %s t"
 		"          WHERE t.organization_id OPERATOR(pg_catalog.>) d.id ORDER BY 1 LIMIT 1)"
 		"  FROM d WHERE d.id IS NOT NULL) "
-		"SELECT pg_catalog.count(*), pg_catalog.string_agg(x.id::text, ', ') "
+		"SELECT pg_catalog.count(*), pg_catalog.array_to_string((pg_catalog.array_agg(x.id::text))[1:5], ', ') "
 		"FROM (SELECT d.id FROM d WHERE d.id IS NOT NULL"
 		"      AND NOT EXISTS (SELECT 1 FROM tenant_iso.organizations o WHERE o.id OPERATOR(pg_catalog.=) d.id)"
 		"      ORDER BY d.id) x", qual, qual), 0, NULL, NULL, 1, 2);
@@ -343,7 +343,8 @@ ti_registry_orphans(Oid relid)
 
 	if (strcmp(row[0], "0") == 0)
 		return NULL;
-	return psprintf("%s %s: %s", row[0], strcmp(row[0], "1") == 0 ? "id" : "ids", row[1]);
+	return psprintf("%s %s: %s%s", row[0], strcmp(row[0], "1") == 0 ? "id" : "ids", row[1],
+					atol(row[0]) > 5 ? ", ..." : "");
 }
 
 /*

@@ -173,7 +173,7 @@ BEGIN
             BEGIN
                 st := tenant_iso.enroll(t.rel);
                 status := st;
-                detail := CASE st WHEN 'enrolled' THEN 'Set up: tenant index, registry foreign key, forced row level security, policies and stamping trigger.'
+                detail := CASE st WHEN 'enrolled' THEN 'Set up: tenant index, forced row level security, policies and stamping trigger.'
                                   WHEN 'repaired' THEN 'It was a tenant table that failed checks; the missing parts were added.'
                                   ELSE 'It was a tenant table already and passes every check.' END;
             EXCEPTION WHEN OTHERS THEN
