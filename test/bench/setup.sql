@@ -4,7 +4,7 @@
 --   norgs  number of organizations (1,000)
 --   big    rows of the big organization, k = 1 (200,000 at full scale)
 --   mrows  rows of every other organization (1,800 at full scale; k = 2 is "the medium tenant",
---          k = 3 receives the inserts of W3)
+--          k = 3 receives the inserts of W3, W3m and the COPY loads)
 --
 -- Ids are computed from integers so that pgbench scripts can name rows without string variables:
 --   organization k   00000000-0000-4000-8000-<k, 12 digits>
@@ -12,7 +12,8 @@
 --
 -- Variants (same rows, same physical order, same indexes):
 --   V0    bench_plain.courses_v0    no row level security; queries say WHERE organization_id = ...
---   V0fk  bench_plain.courses_v0fk  V0 plus the registry foreign key (W3 only: what the key costs)
+--   V0L   bench_plain.courses_v0    V0's table; queries name the organization by a literal instead
+--   V0fk  bench_plain.courses_v0fk  V0 plus a foreign key to the registry (W3, W3m, COPY: what a key costs)
 --   V1    bench_plain.courses_v1    RLS, policy organization_id = current_setting('tenant.org_id')::uuid
 --   V2    bench_plain.courses_v2    RLS, policy organization_id = (SELECT current_setting('tenant.org_id')::uuid)
 --   V3    bench.courses             a tenant_iso tenant table, created normally (the schema check sets it up)
@@ -106,7 +107,7 @@ SET LOCAL session_replication_role = replica;
 INSERT INTO bench.courses SELECT * FROM bench_plain.courses_v0;
 COMMIT;
 
--- the registry key of V0fk, exactly as tenant_iso declares it
+-- V0fk's foreign key to the registry (as tenant tables had before the registry guard)
 ALTER TABLE bench_plain.courses_v0fk ADD CONSTRAINT courses_v0fk_organization_fk
     FOREIGN KEY (organization_id) REFERENCES tenant_iso.organizations (id) ON DELETE CASCADE;
 
