@@ -81,11 +81,12 @@ WRITER_ORG=$(org_uuid 3)   # receives the inserts of W3, W3m and the COPY loads
 # Baselines: V0 = the plain table, the tenant a bind parameter (WHERE organization_id = $1);
 # V0L = the same table, the tenant a literal in the query text (WHERE organization_id = '<uuid>').
 # Besides V0..V3: V0fk = V0 plus a foreign key to the registry (what such a key costs an insert),
-# V3nq = tenant_iso with tenant_iso.implied_quals = off (what its implied LIKE ranges bring).
+# V3nq = tenant_iso with tenant_iso.implied_quals = off (what its implied LIKE ranges bring),
+# V3nt = tenant_iso with tenant_iso.track_tenant_stats = off (what per-tenant statistics cost).
 # W6 has no V0L: its tenant changes with every transaction (docs/benchmark.md).
 SEQ_OPTS="-c enable_indexscan=off -c enable_indexonlyscan=off -c enable_bitmapscan=off"
 WORKLOADS=(
-	"W1p|W1 point, prepared|W1 point select by id, prepared (-M prepared)|w1_point|prepared|2||V0 V0L V1 V2 V3|600|0.97|0.97|"
+	"W1p|W1 point, prepared|W1 point select by id, prepared (-M prepared)|w1_point|prepared|2||V0 V0L V1 V2 V3 V3nt|600|0.97|0.97|"
 	"W1s|W1 point, simple|W1 point select by id, simple protocol (planned each time)|w1_point|simple|2||V0 V0L V1 V2 V3|400|0.95|0.97|"
 	"W2i|W2 count, index|W2 count + max over the big tenant, index plan|w2_agg|prepared|1||V0 V0L V1 V2 V3|150|0.97|0.97|"
 	"W2s|W2 count, seq scan|W2 count + max over the big tenant, sequential scan (generic plans)|w2_agg|prepared|1|$SEQ_OPTS|V0 V0L V1 V2 V3|15|0.97|0.97|"
@@ -105,7 +106,7 @@ table_of() {
 		V0fk) echo bench_plain.courses_v0fk ;;
 		V1) echo bench_plain.courses_v1 ;;
 		V2) echo bench_plain.courses_v2 ;;
-		V3 | V3nq) echo bench.courses ;;
+		V3 | V3nq | V3nt) echo bench.courses ;;
 	esac
 }
 # settings of a variant beyond the workload's (V3nq: tenant_iso without its implied LIKE ranges)
@@ -194,6 +195,7 @@ run_pgbench() {
 	local wl=$1 variant=$2 tpl=$3 proto=$4 tenant=$5 opts=$6 reset=$7
 	shift 7
 	local script role=bench_app pgopts="" org="" k=$tenant log
+	[ "$variant" = V3nt ] && role=bench_app_nt	# its default: tenant_iso.track_tenant_stats = off
 	script=$(make_script "$tpl" "$variant" "$tenant")
 	[ "$reset" != vacuum ] || vacuum_of "$variant"
 	if [ "$tenant" = pool ]; then

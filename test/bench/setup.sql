@@ -30,6 +30,10 @@ CREATE ROLE bench_app   LOGIN NOSUPERUSER NOBYPASSRLS;
 -- W6: a pooled client, whose tenant lives for one transaction only
 CREATE ROLE bench_pool  LOGIN NOSUPERUSER NOBYPASSRLS;
 ALTER ROLE bench_pool SET tenant_iso.context_scope = 'transaction';
+-- bench_app without per-tenant statistics (variant V3nt: what tenant_iso.track_tenant_stats costs;
+-- the setting is for superusers, so it is the role's default, set here)
+CREATE ROLE bench_app_nt LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE bench_app;
+ALTER ROLE bench_app_nt SET tenant_iso.track_tenant_stats = off;
 
 CREATE EXTENSION tenant_iso;
 CREATE EXTENSION btree_gin;
