@@ -254,20 +254,6 @@ hex_value(char c)
 }
 
 static void
-to_hex(const uint8 *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-	{
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
-
-static void
 malformed(const char *what)
 {
 	ereport(ERROR,
@@ -581,7 +567,7 @@ tenant_iso_sign(PG_FUNCTION_ARGS)
 	org_text = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(org)));
 	msg = psprintf("%s.%s.%lld", TI_TOKEN_VERSION, org_text, (long long) expiry);
 	compute_mac(active_key, msg, strlen(msg), mac);
-	to_hex(mac, PG_SHA256_DIGEST_LENGTH, mac_hex);
+	mac_hex[hex_encode((const char *) mac, PG_SHA256_DIGEST_LENGTH, mac_hex)] = '\0';
 	result = psprintf("%s.%s", msg, mac_hex);
 	PG_RETURN_TEXT_P(cstring_to_text(result));
 }

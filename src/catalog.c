@@ -13,6 +13,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -20,6 +21,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "tenant_iso.h"
 
@@ -64,4 +66,18 @@ ti_index_key_columns(Oid relid, Form_pg_index index)
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "", name ? quote_identifier(name) : "expression");
 	}
 	return cols.data;
+}
+
+/* The owner of a relation (the relcache's pg_class row). */
+Oid
+ti_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }

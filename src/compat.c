@@ -117,17 +117,6 @@ ti_attnotnull_valid(Oid relid, AttrNumber attnum, bool attnotnull)
 #endif
 }
 
-/* Is a constraint enforced?  (NOT ENFORCED exists from 18 on.) */
-bool
-ti_constraint_enforced(Form_pg_constraint con)
-{
-#if PG_VERSION_NUM >= 180000
-	return con->conenforced;
-#else
-	return true;
-#endif
-}
-
 /* A column's statistics target (-1: the default) from its pg_attribute tuple. */
 int
 ti_att_stattarget(HeapTuple atttup)

@@ -18,8 +18,8 @@
  *	- 17 like 16: the ExecutorRun hook keeps execute_once
  *	  (TI_EXECUTOR_RUN_PARAMS, ti_executor_run_all(): dropped in 18),
  *	  ti_attnotnull_valid() (NOT NULL constraints became catalog objects in
- *	  18; 17's development had them and reverted them), ti_constraint_enforced()
- *	  (NOT ENFORCED, 18), COPY's REJECT_LIMIT and LOG_VERBOSITY silent (18).
+ *	  18; 17's development had them and reverted them),
+ *	  COPY's REJECT_LIMIT and LOG_VERBOSITY silent (18).
  * The branches for 16 and later (permission info, the GUC machinery's
  * memory and lookup, relfilelocator) cover 17 as they cover 18.
  *-------------------------------------------------------------------------
@@ -57,7 +57,6 @@ extern void ti_guc_free(void *ptr);
 
 /* Catalog fields whose form changed: NOT NULL, NOT ENFORCED, attstattarget. */
 extern bool ti_attnotnull_valid(Oid relid, AttrNumber attnum, bool attnotnull);
-extern bool ti_constraint_enforced(FormData_pg_constraint *con);
 extern int	ti_att_stattarget(HeapTuple atttup);
 
 /* ALTER TABLE ... ALTER COLUMN ... SET EXPRESSION AS (17 and later). */

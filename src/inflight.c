@@ -410,24 +410,6 @@ ti_inflight_note_held_cursor(const TiTenant *tenant)
 	h->tenant = *tenant;
 }
 
-/* The tenant of a held cursor over tenant rows, by cursor name; false if none. */
-bool
-ti_inflight_held_cursor_tenant(const char *name, TiTenant *tenant)
-{
-	int			i;
-
-	prune_held_cursors();
-	for (i = 0; i < n_held_cursors; i++)
-	{
-		if (strcmp(held_cursors[i].name, name) == 0)
-		{
-			*tenant = held_cursors[i].tenant;
-			return true;
-		}
-	}
-	return false;
-}
-
 /*
  * The next held cursor persisted in this transaction whose commit was not
  * checked yet (marked checked now), or NULL.  *name points into our storage.

@@ -122,22 +122,6 @@ ti_relation_is_managed(Oid relid)
 	return ti_table_kind(relid) == TI_KIND_MANAGED;
 }
 
-/* Is a schema (by name) exempt as a whole? */
-bool
-ti_schema_is_exempt(const char *nspname)
-{
-	ListCell   *lc;
-
-	foreach(lc, ti_load_exemptions())
-	{
-		char	  **row = (char **) lfirst(lc);
-
-		if (row[1] == NULL && strcmp(row[0], nspname) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* The direct parents of relid (partition or inheritance). */
 static List *
 parents_of(Oid relid)

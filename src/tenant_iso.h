@@ -239,7 +239,6 @@ extern bool ti_schema_is_system(Oid nspid);
 extern TiTableKind ti_table_kind_with(Oid relid, List *exemptions);
 extern TiTableKind ti_table_kind(Oid relid);
 extern bool ti_relation_is_managed(Oid relid);
-extern bool ti_schema_is_exempt(const char *nspname);
 extern Oid	ti_non_tenant_ancestor(Oid relid);
 extern bool ti_has_tenant_ancestor(Oid relid);
 extern void ti_follow_table_exemption(Oid relid, const char *old_nsp, const char *old_rel);
@@ -287,7 +286,6 @@ extern void ti_inflight_note_written(Oid relid, const TiTenant *tenant);
 extern void *ti_inflight_save(void);
 extern void ti_inflight_restore(void *saved);
 extern void ti_inflight_note_held_cursor(const TiTenant *tenant);
-extern bool ti_inflight_held_cursor_tenant(const char *name, TiTenant *tenant);
 extern bool ti_inflight_next_unchecked_held(const char **name, TiTenant *tenant,
 											struct PortalData **portal);
 
@@ -318,6 +316,7 @@ extern bool ti_name_in_list(const char *name, const char *list);
 extern HeapTuple ti_catalog_row(Oid catalog, Oid oidindex, AttrNumber oidatt, Oid objectId,
 								TupleDesc *desc);
 extern char *ti_index_key_columns(Oid relid, Form_pg_index index);
+extern Oid	ti_relation_owner(Oid relid);
 
 /* citus.c: Citus, found at run time (a leaf) */
 extern void ti_citus_init(void);

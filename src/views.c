@@ -62,19 +62,6 @@ ti_view_tenant_reads(Oid viewid)
 	return ti_sorted_strings(names);
 }
 
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
 /* The view's security_invoker option: -1 unset, 0 false, 1 true. */
 static int
 security_invoker_option(Oid viewid)
@@ -171,7 +158,7 @@ ti_view_checks(Oid viewid)
 	c->now = c->passed ?
 		psprintf("View reads tenant tables (%s) with the rights of its caller (security_invoker).", list) :
 		psprintf("View reads tenant tables (%s) with the rights of its owner %s, not of its caller.",
-				 list, quote_identifier(GetUserNameFromId(relation_owner(viewid), false)));
+				 list, quote_identifier(GetUserNameFromId(ti_relation_owner(viewid), false)));
 	c->hint = psprintf("Set ALTER VIEW %s SET (security_invoker = true).", ti_qualified_name(viewid));
 	return list_make1(c);
 }
