@@ -31,10 +31,12 @@
 # and prints "# N queries generated, M succeeded, K errors (...), crashes C, canary hits H".
 #
 # Environment (set by test/run.sh): PGHOST/PGPORT/PGUSER (superuser), TI_TMP, TI_BIN, TI_DATA.
-# Options: TI_FUZZ_SECONDS (replay time, default 60; `make fuzz` uses 900), TI_FUZZ_QUERIES
-# (queries generated, default more than fit in the time), TI_FUZZ_SEED (default 4242),
+# Options: TI_FUZZ_SECONDS (replay time; unset, as in `make test`: 10,000 queries, every one of
+# which must run, in at most 180 s; `make fuzz` uses 900), TI_FUZZ_QUERIES (queries generated;
+# with TI_FUZZ_SECONDS, default more than fit in the time), TI_FUZZ_SEED (default 4242),
 # TI_FUZZ_CLIENTS (default 2), TI_FUZZ_TIMEOUT_MS (default 300), TI_FUZZ_MIN_QUERIES (default
-# 12 per second of TI_FUZZ_SECONDS, at most TI_FUZZ_QUERIES; 1 per second under valgrind),
+# all of them in `make test`, else 12 per second of TI_FUZZ_SECONDS, at most TI_FUZZ_QUERIES;
+# 1 per second under valgrind),
 # TI_FUZZ_CATALOG=0 (no queries over the system catalogs), TI_FUZZ_JIT=1 (JIT compilation on: it
 # cannot be interrupted, see below), TI_FUZZ_KEEP=1 (keep t_fuzz and every generated query in
 # $TI_TMP/fuzz/queries).
@@ -46,14 +48,22 @@ work="${TI_TMP:?TI_TMP is not set}/fuzz"
 db=t_fuzz
 A=0a000000-0000-4000-8000-00000000000a
 B=0b000000-0000-4000-8000-00000000000b
-seconds=${TI_FUZZ_SECONDS:-60}
-queries=${TI_FUZZ_QUERIES:-$((seconds * 1000))}
+# make test: 10,000 generated queries, all of which must run, within at most 180 s;
+# make fuzz (TI_FUZZ_SECONDS=900): as many as fit in the time
+if [ -z "${TI_FUZZ_SECONDS:-}" ]; then
+	seconds=180
+	queries=${TI_FUZZ_QUERIES:-10000}
+else
+	seconds=$TI_FUZZ_SECONDS
+	queries=${TI_FUZZ_QUERIES:-$((seconds * 1000))}
+fi
 seed=${TI_FUZZ_SEED:-4242}
 clients=${TI_FUZZ_CLIENTS:-2}
 timeout_ms=${TI_FUZZ_TIMEOUT_MS:-300}
 per_second=12
 [ -e "$bin/postgres.real" ] && per_second=1	# test/ubsan_valgrind.sh runs the server under valgrind
-min=${TI_FUZZ_MIN_QUERIES:-$((seconds * per_second < queries ? seconds * per_second : queries))}
+min=${TI_FUZZ_MIN_QUERIES:-$([ -z "${TI_FUZZ_SECONDS:-}" ] && [ "$per_second" -gt 1 ] && echo "$queries" \
+	|| echo $((seconds * per_second < queries ? seconds * per_second : queries)))}
 rm -rf "$work"; mkdir -p "$work"
 
 as_server() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
