@@ -34,6 +34,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "tenant_iso.h"
 
@@ -160,11 +161,12 @@ ti_internal_ddl(const char *sql)
  * Run one query as the extension's owner (ti_begin_internal) and return the
  * text of the first ncols columns of up to limit rows (0: all), as a List of
  * char ** arrays allocated in the caller's memory context; a NULL column is
- * a NULL pointer.
+ * a NULL pointer.  read_only: run under the active snapshot (else a new one
+ * is taken, as for any statement).
  */
-List *
-ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				  long limit, int ncols)
+static List *
+run_query(const char *sql, int nargs, Oid *argtypes, Datum *values, long limit, int ncols,
+		  bool read_only)
 {
 	Oid			save_userid;
 	int			save_sec,
@@ -177,7 +179,7 @@ ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	ti_begin_internal(&save_userid, &save_sec, &save_nest);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, limit);
+	ret = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, read_only, limit);
 	if (ret < 0)
 		elog(ERROR, "internal query failed: %s", SPI_result_code_string(ret));
 	for (i = 0; SPI_tuptable != NULL && i < SPI_processed; i++)
@@ -197,6 +199,30 @@ ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	}
 	SPI_finish();
 	ti_end_internal(save_userid, save_sec, save_nest);
+	return rows;
+}
+
+List *
+ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				  long limit, int ncols)
+{
+	return run_query(sql, nargs, argtypes, values, limit, ncols, false);
+}
+
+/*
+ * The same, read-only, as of now: what every transaction committed so far,
+ * also under REPEATABLE READ or SERIALIZABLE (whose transaction snapshot
+ * would not show it).
+ */
+List *
+ti_internal_query_latest(const char *sql, long limit, int ncols)
+{
+	List	   *rows;
+
+	/* an error leaves the snapshot to the (sub)transaction abort, which pops it */
+	PushActiveSnapshot(GetLatestSnapshot());
+	rows = run_query(sql, 0, NULL, NULL, limit, ncols, true);
+	PopActiveSnapshot();
 	return rows;
 }
 

@@ -100,11 +100,18 @@ tables_in_delete_order(void)
 
 	foreach(lc, ti_internal_query("SELECT c.oid FROM pg_catalog.pg_class c "
 								  "WHERE c.relkind OPERATOR(pg_catalog.=) 'r' "
+								  "AND c.relpersistence OPERATOR(pg_catalog.<>) 't' "
 								  "AND c.relnamespace OPERATOR(pg_catalog.<>) 'tenant_iso'::pg_catalog.regnamespace "
 								  "AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid "
 								  "            AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation') ORDER BY 1",
 								  0, NULL, NULL, 0, 1))
-		tables = lappend_oid(tables, atooid(((char **) lfirst(lc))[0]));
+	{
+		Oid			relid = atooid(((char **) lfirst(lc))[0]);
+
+		/* tenant tables only: not another session's table dressed up as one */
+		if (ti_relid_is_guarded(relid) && ti_relid_is_tenant_table(relid))
+			tables = lappend_oid(tables, relid);
+	}
 	/* referencing table -> every table holding rows of the referenced one */
 	edges = ti_internal_query("SELECT DISTINCT k.conrelid, t.relid FROM pg_catalog.pg_constraint k "
 							  "CROSS JOIN LATERAL (SELECT p.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree(k.confrelid) p WHERE p.isleaf "
@@ -113,6 +120,31 @@ tables_in_delete_order(void)
 							  "AND k.conrelid OPERATOR(pg_catalog.<>) t.relid",
 							  0, NULL, NULL, 0, 2);
 	return referencing_first(tables, edges);
+}
+
+/* relid's rows of org, counted as of now (a new snapshot: not read-only). */
+static uint64
+count_rows(const char *qual, Datum org)
+{
+	Oid			argtypes[1] = {UUIDOID};
+	bool		isnull;
+
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM ONLY %s WHERE organization_id OPERATOR(pg_catalog.=) $1", qual),
+							  1, argtypes, &org, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the rows of %s", qual);
+	return (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* A trigger of the table kept rows of the organization: nothing is dropped. */
+static void
+refuse_kept_rows(const char *qual, uint64 kept, Datum org)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+			 errmsg("cannot drop organization %s: " UINT64_FORMAT " of its rows in table %s were not deleted",
+					DatumGetCString(DirectFunctionCall1(uuid_out, org)), kept, qual),
+			 errdetail("A BEFORE DELETE trigger of the table skipped them; nothing was dropped."),
+			 errhint("Let the table's BEFORE DELETE triggers return OLD, then call tenant_iso.drop_organization() again.")));
 }
 
 /* Count and delete relid's rows of org as the table's owner (see the header). */
@@ -126,13 +158,10 @@ delete_rows(Oid relid, Datum org)
 	int			save_sec;
 	int			nest;
 	uint64		counted;
-	bool		isnull;
+	uint64		kept;
 
-	/* not read-only: a new snapshot, showing what the writers it waited for committed */
-	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*) FROM ONLY %s WHERE organization_id OPERATOR(pg_catalog.=) $1", qual),
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not count the rows of %s", qual);
-	counted = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* what the writers it waited for committed */
+	counted = count_rows(qual, org);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(ti_relation_owner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
@@ -151,6 +180,9 @@ delete_rows(Oid relid, Datum org)
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
+	kept = count_rows(qual, org);
+	if (kept > 0)
+		refuse_kept_rows(qual, kept, org);
 	return counted;
 }
 

@@ -127,9 +127,13 @@ lock_tag(LOCKTAG *tag, const pg_uuid_t *org)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, TI_REGISTRY_LOCK_CLASS);
 }
 
-/* Is org in tenant_iso.organizations, as of now (not as of the transaction's snapshot)? */
+/*
+ * Is org in tenant_iso.organizations, as of now (not as of the transaction's
+ * snapshot)?  *committed says whether its row was committed by another
+ * transaction (not this one's own insert, which a rollback may undo).
+ */
 static bool
-registered(const pg_uuid_t *org)
+registered(const pg_uuid_t *org, bool *committed)
 {
 	Oid			registry = ti_registry_oid();
 	Oid			index;
@@ -137,8 +141,10 @@ registered(const pg_uuid_t *org)
 	ScanKeyData key;
 	SysScanDesc scan;
 	Snapshot	snapshot;
+	HeapTuple	tup;
 	bool		found;
 
+	*committed = false;
 	if (!OidIsValid(registry))
 		return false;
 	rel = table_open(registry, AccessShareLock);
@@ -151,7 +157,9 @@ registered(const pg_uuid_t *org)
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(org));
 	scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
-	found = HeapTupleIsValid(systable_getnext(scan));
+	tup = systable_getnext(scan);
+	found = HeapTupleIsValid(tup);
+	*committed = found && !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
@@ -222,6 +230,7 @@ ti_registry_protect(const char *relname, const pg_uuid_t *org)
 {
 	LOCKTAG		tag;
 	uint64		epoch;
+	bool		committed;
 
 	if (shared == NULL)
 		ereport(ERROR,
@@ -235,9 +244,10 @@ ti_registry_protect(const char *relname, const pg_uuid_t *org)
 	epoch = pg_atomic_read_u64(&shared->epoch);
 	if (known_registered(org, epoch))
 		return;
-	if (!registered(org))
+	if (!registered(org, &committed))
 		refuse_unregistered(relname);
-	remember_registered(org, epoch);
+	if (committed)				/* this transaction's own new organization: not yet */
+		remember_registered(org, epoch);
 }
 
 /*
@@ -282,11 +292,12 @@ ti_registry_require_rows(Oid relid, const char *action, const char *again)
 		return;					/* no rows (a new table) */
 	/* no organization may be dropped until this transaction ends */
 	LockRelationOid(ti_registry_oid(), ShareLock);
-	counts = linitial(ti_internal_query(psprintf(
+	/* as of now: an organization dropped after this transaction's snapshot is gone */
+	counts = linitial(ti_internal_query_latest(psprintf(
 		"SELECT pg_catalog.count(*) FILTER (WHERE t.organization_id IS NULL), "
 		"       pg_catalog.count(*) FILTER (WHERE t.organization_id IS NOT NULL AND o.id IS NULL) "
 		"FROM %s t LEFT JOIN tenant_iso.organizations o ON o.id OPERATOR(pg_catalog.=) t.organization_id", qual),
-		0, NULL, NULL, 1, 2));
+		1, 2));
 	nulls = pg_strtoint64(counts[0]);
 	unknown = pg_strtoint64(counts[1]);
 	if (nulls == 0 && unknown == 0)
@@ -297,13 +308,13 @@ ti_registry_require_rows(Oid relid, const char *action, const char *again)
 						 nulls == 1 ? "row has" : "rows have");
 	if (unknown > 0)
 	{
-		char	  **ids = linitial(ti_internal_query(psprintf(
+		char	  **ids = linitial(ti_internal_query_latest(psprintf(
 			"SELECT pg_catalog.count(*), pg_catalog.string_agg(u.id::text, ', ' ORDER BY u.id) FILTER (WHERE u.n OPERATOR(pg_catalog.<=) 5) "
 			"FROM (SELECT d.id, pg_catalog.row_number() OVER (ORDER BY d.id) AS n FROM ("
 			"  SELECT DISTINCT t.organization_id::pg_catalog.uuid AS id FROM %s t"
 			"  WHERE t.organization_id IS NOT NULL"
 			"    AND NOT EXISTS (SELECT 1 FROM tenant_iso.organizations o WHERE o.id OPERATOR(pg_catalog.=) t.organization_id)) d) u",
-			qual), 0, NULL, NULL, 1, 2));
+			qual), 1, 2));
 		int64		nids = pg_strtoint64(ids[0]);
 
 		appendStringInfo(&detail, "%s" INT64_FORMAT " %s an organization_id that is not in tenant_iso.organizations (%s%s).",
@@ -372,6 +383,9 @@ tenant_iso_registry_guard(PG_FUNCTION_ARGS)
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
+		/* whatever the statement (a writable CTE, a view, MERGE): only drop_organization() */
+		if (RelationGetRelid(trigdata->tg_relation) == ti_registry_oid())
+			ti_registry_check_write(CMD_DELETE);
 		ti_registry_lock_for_drop(DatumGetUUIDP(id));
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	}

@@ -29,6 +29,7 @@
 #include <math.h>
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "executor/executor.h"
 #include "executor/instrument.h"
@@ -201,7 +202,7 @@ count_statement(const pg_uuid_t *tenant, CmdType cmd, uint64 rows, double ms)
 		e->total_time += ms;
 		if (ms > e->max_time)
 			e->max_time = ms;
-		e->last_statement = GetCurrentTimestamp();
+		e->last_statement = GetCurrentStatementStartTimestamp();	/* no clock read */
 		SpinLockRelease(&e->mutex);
 	}
 	LWLockRelease(shared->lock);

@@ -299,6 +299,7 @@ extern void ti_end_internal(Oid save_userid, int save_sec, int save_nest);
 extern void ti_internal_ddl(const char *sql);
 extern List *ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
 							   long limit, int ncols);
+extern List *ti_internal_query_latest(const char *sql, long limit, int ncols);
 extern bool ti_internal_exists(const char *sql, Oid relid);
 extern List *ti_internal_oids(const char *sql, Oid relid);
 
