@@ -117,7 +117,7 @@ unsafe_walker(Node *node, Oid *bad)
  * Does an expression call a function that may leak the rows it is
  * evaluated over (see the file header)?  *bad names it.
  */
-bool
+static bool
 ti_expr_is_unsafe(Node *expr, Oid *bad)
 {
 	*bad = InvalidOid;

@@ -36,7 +36,7 @@
  * ones), as "name (to schema.table)" in name order; the registry does not
  * count.
  */
-List *
+static List *
 ti_fks_into_tenant_tables(Oid relid, Oid *first_target)
 {
 	Relation	rel = table_open(ConstraintRelationId, AccessShareLock);

@@ -180,7 +180,7 @@ ti_refuse_rule(Oid relid, const char *rulename)
 }
 
 /* All current tenant tables (carrying the generated policy), outside the extension's schema. */
-List *
+static List *
 ti_all_tenant_tables(void)
 {
 	if (!OidIsValid(ti_extension_owner()))

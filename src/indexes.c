@@ -39,6 +39,8 @@
 
 #include "tenant_iso.h"
 
+static List *ti_index_list(Oid relid);
+
 /* uuid = uuid */
 #define TI_OID_UUID_EQ_OP		2972
 
@@ -194,7 +196,7 @@ ti_check_index_leading(Oid relid, List *indexes)
 }
 
 /* The indexes of a table (to spot the ones a statement adds). */
-List *
+static List *
 ti_index_list(Oid relid)
 {
 	Relation	rel = RelationIdGetRelation(relid);

@@ -108,7 +108,7 @@ ti_qualified_name(Oid relid)
  * Run the following SPI work as the extension's owner with a pinned
  * search_path.  An error unwinds both through transaction abort.
  */
-void
+static void
 ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest)
 {
 	Oid			owner = ti_extension_owner();
@@ -123,7 +123,7 @@ ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest)
 							 GUC_ACTION_SAVE, true, 0, false);
 }
 
-void
+static void
 ti_end_internal(Oid save_userid, int save_sec, int save_nest)
 {
 	AtEOXact_GUC(true, save_nest);

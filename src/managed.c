@@ -69,7 +69,7 @@ is_exempt(List *exemptions, const char *nspname, const char *relname)
 }
 
 /* Schemas that never hold tenant tables. */
-bool
+static bool
 ti_schema_is_system(Oid nspid)
 {
 	char	   *name = get_namespace_name(nspid);
@@ -110,7 +110,7 @@ ti_table_kind_with(Oid relid, List *exemptions)
 	return kind;
 }
 
-TiTableKind
+static TiTableKind
 ti_table_kind(Oid relid)
 {
 	return ti_table_kind_with(relid, ti_load_exemptions());

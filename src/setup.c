@@ -48,7 +48,7 @@ PG_FUNCTION_INFO_V1(tenant_iso_setup_table);
  * Refuse a table whose organization_id column is missing, not a uuid (or a
  * domain over uuid), or nullable: with a hint saying how to fix it.
  */
-void
+static void
 ti_check_tenant_column(Oid relid, const char *command_tag, bool require_not_null)
 {
 	HeapTuple	tup;

@@ -172,7 +172,6 @@ extern void ti_guard_init(void);
 extern void ti_guard_note_table(Oid relid, bool capture_before);
 extern void ti_guard_note_new_index(Oid relid, Oid indexoid);
 extern void ti_refuse_rule(Oid relid, const char *rulename);
-extern List *ti_all_tenant_tables(void);
 
 /* copy.c: COPY FROM into tenant tables */
 extern bool ti_copy_intercept(PlannedStmt *pstmt, const char *queryString, ParamListInfo params,
@@ -182,7 +181,6 @@ extern bool ti_copy_intercept(PlannedStmt *pstmt, const char *queryString, Param
 extern void ti_objaccess_init(void);
 
 /* setup.c: the schema check event trigger and the set-up of a tenant table */
-extern void ti_check_tenant_column(Oid relid, const char *command_tag, bool require_not_null);
 extern void ti_setup_tenant_table(Oid relid, const char *command_tag, bool notice);
 
 /* invariants.c: the invariants of a tenant table */
@@ -197,25 +195,21 @@ extern List *ti_table_checks(Oid relid);
 extern void ti_indexes_init(void);
 extern void ti_check_new_index(Oid relid, Oid indexoid);
 extern void ti_check_index_leading(Oid relid, List *indexes);
-extern List *ti_index_list(Oid relid);
 extern void ti_check_drop_index_concurrently(List *objects);
 
 /* indexes.c (continued) */
 extern bool ti_predicate_is_value_free(Node *pred);
 
 /* expressions.c: expressions DDL evaluates over every row */
-extern bool ti_expr_is_unsafe(Node *expr, Oid *bad);
 extern void ti_check_expression(Oid relid, Node *expr, const char *what);
 extern char *ti_unsafe_table_expression(Oid relid, Snapshot snapshot);
 extern void ti_check_column_rewrites(Oid relid, AlterTableStmt *stmt);
 
 /* views.c: views and materialized views over tenant tables */
-extern List *ti_view_tenant_reads(Oid viewid);
 extern void ti_check_view(Oid viewid, bool fix);
 extern List *ti_view_checks(Oid viewid);
 
 /* fk.c: foreign keys and tenant tables */
-extern List *ti_fks_into_tenant_tables(Oid relid, Oid *first_target);
 extern void ti_refuse_fk_into_tenant_tables(Oid relid);
 extern List *ti_fk_checks(Oid relid);
 extern void ti_revalidate_foreign_keys(Oid relid);
@@ -235,9 +229,7 @@ extern char *ti_temporary_dependency(Oid relid);
 
 /* managed.c: which tables must be tenant tables, exemptions, ancestors */
 extern List *ti_load_exemptions(void);
-extern bool ti_schema_is_system(Oid nspid);
 extern TiTableKind ti_table_kind_with(Oid relid, List *exemptions);
-extern TiTableKind ti_table_kind(Oid relid);
 extern bool ti_relation_is_managed(Oid relid);
 extern Oid	ti_non_tenant_ancestor(Oid relid);
 extern bool ti_has_tenant_ancestor(Oid relid);
@@ -260,7 +252,6 @@ extern Oid	ti_registry_oid(void);
 extern bool ti_is_stamp_trigger_name(const char *tgname);
 extern char *ti_stamp_trigger_shard_name(Oid relid);
 extern AttrNumber ti_tenant_column(Oid relid);
-extern bool ti_role_bypasses_tenant(Oid roleid);
 extern bool ti_tenant_scoping_applies(Oid checkAsUser);
 extern bool ti_in_foreign_referential_action(void);
 extern Expr *ti_tenant_qual(Oid relid, Index varno);
@@ -294,8 +285,6 @@ extern bool ti_internal_active(void);
 extern Oid	ti_extension_owner(void);
 extern Oid	ti_extension_schema(void);
 extern char *ti_qualified_name(Oid relid);
-extern void ti_begin_internal(Oid *save_userid, int *save_sec, int *save_nest);
-extern void ti_end_internal(Oid save_userid, int save_sec, int save_nest);
 extern void ti_internal_ddl(const char *sql);
 extern List *ti_internal_query(const char *sql, int nargs, Oid *argtypes, Datum *values,
 							   long limit, int ncols);

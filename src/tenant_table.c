@@ -47,6 +47,8 @@
 
 #include "tenant_iso.h"
 
+static bool ti_role_bypasses_tenant(Oid roleid);
+
 /* uuid = uuid */
 #define TI_OID_UUID_EQ_OP		2972
 
@@ -284,7 +286,7 @@ ti_tenant_column(Oid relid)
  * the last role asked about is kept until pg_authid changes (ALTER ROLE
  * ... NOSUPERUSER / NOBYPASSRLS sends the invalidation before it commits).
  */
-bool
+static bool
 ti_role_bypasses_tenant(Oid roleid)
 {
 	if (roleid != last_role || !OidIsValid(last_role))

@@ -27,11 +27,13 @@
 
 #include "tenant_iso.h"
 
+static List *ti_view_tenant_reads(Oid viewid);
+
 /*
  * The tables a view reads that are tenant tables (or must become ones),
  * directly or through other views, as "schema.table" names in name order.
  */
-List *
+static List *
 ti_view_tenant_reads(Oid viewid)
 {
 	List	   *exemptions = ti_load_exemptions();
