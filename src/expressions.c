@@ -49,6 +49,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "compat.h"
 #include "tenant_iso.h"
@@ -174,6 +175,107 @@ unsafe_column_domain(Oid relid)
 }
 
 /*
+ * What DDL evaluates over every row of a table, one expression at a time:
+ * visit(what, expr, arg) gets a description ("index x", "CHECK constraint
+ * y", "generated column z") and the expression; it returns true to stop.
+ */
+typedef bool (*RowExpressionVisitor) (const char *what, Node *expr, void *arg);
+
+static bool
+visit_indexes(Oid relid, Snapshot snapshot, RowExpressionVisitor visit, void *arg)
+{
+	Relation	rel = table_open(IndexRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		stop = false;
+
+	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, IndexIndrelidIndexId, true, snapshot, 1, &key);
+	while (!stop && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		char	   *what = psprintf("index %s",
+									quote_identifier(get_rel_name(((Form_pg_index) GETSTRUCT(tup))->indexrelid)));
+		Node	   *exprs = node_column(tup, Anum_pg_index_indexprs, RelationGetDescr(rel));
+		Node	   *pred = node_column(tup, Anum_pg_index_indpred, RelationGetDescr(rel));
+
+		stop = (exprs != NULL && visit(what, exprs, arg)) || (pred != NULL && visit(what, pred, arg));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return stop;
+}
+
+static bool
+visit_checks(Oid relid, Snapshot snapshot, RowExpressionVisitor visit, void *arg)
+{
+	Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		stop = false;
+
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, snapshot, 1, &key);
+	while (!stop && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+
+		if (con->contype == CONSTRAINT_CHECK)
+			stop = visit(psprintf("CHECK constraint %s", quote_identifier(NameStr(con->conname))),
+						 node_column(tup, Anum_pg_constraint_conbin, RelationGetDescr(rel)), arg);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return stop;
+}
+
+static bool
+visit_generated(Oid relid, Snapshot snapshot, RowExpressionVisitor visit, void *arg)
+{
+	Relation	rel = table_open(AttrDefaultRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		stop = false;
+
+	ScanKeyInit(&key, Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, AttrDefaultIndexId, true, snapshot, 1, &key);
+	while (!stop && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		AttrNumber	att = ((Form_pg_attrdef) GETSTRUCT(tup))->adnum;
+
+		if (get_attgenerated(relid, att) != '\0')
+			stop = visit(psprintf("generated column %s", quote_identifier(get_attname(relid, att, false))),
+						 node_column(tup, Anum_pg_attrdef_adbin, RelationGetDescr(rel)), arg);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return stop;
+}
+
+static void
+visit_row_expressions(Oid relid, Snapshot snapshot, RowExpressionVisitor visit, void *arg)
+{
+	(void) (visit_indexes(relid, snapshot, visit, arg) ||
+			visit_checks(relid, snapshot, visit, arg) ||
+			visit_generated(relid, snapshot, visit, arg));
+}
+
+/* visit_row_expressions(): the first expression that may leak, described. */
+static bool
+first_unsafe(const char *what, Node *expr, void *arg)
+{
+	char	  **found = (char **) arg;
+	Oid			bad;
+
+	if (!ti_expr_is_unsafe(expr, &bad))
+		return false;
+	*found = psprintf("%s calls function %s", what, format_procedure(bad));
+	return true;
+}
+
+/*
  * The first expression of relid that DDL evaluates over every row and that
  * may leak (index expressions and predicates, CHECK constraints, generated
  * columns, CHECK constraints of the columns' domains), described for a
@@ -183,60 +285,53 @@ unsafe_column_domain(Oid relid)
 char *
 ti_unsafe_table_expression(Oid relid, Snapshot snapshot)
 {
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			bad;
 	char	   *found = unsafe_column_domain(relid);
 
-	if (found != NULL)
-		return found;
-
-	rel = table_open(IndexRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, IndexIndrelidIndexId, true, snapshot, 1, &key);
-	while (found == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		if (ti_expr_is_unsafe(node_column(tup, Anum_pg_index_indexprs, RelationGetDescr(rel)), &bad) ||
-			ti_expr_is_unsafe(node_column(tup, Anum_pg_index_indpred, RelationGetDescr(rel)), &bad))
-			found = psprintf("index %s calls function %s",
-							 quote_identifier(get_rel_name(((Form_pg_index) GETSTRUCT(tup))->indexrelid)),
-							 format_procedure(bad));
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	rel = table_open(ConstraintRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, snapshot, 1, &key);
-	while (found == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
-
-		if (con->contype == CONSTRAINT_CHECK &&
-			ti_expr_is_unsafe(node_column(tup, Anum_pg_constraint_conbin, RelationGetDescr(rel)), &bad))
-			found = psprintf("CHECK constraint %s calls function %s",
-							 quote_identifier(NameStr(con->conname)), format_procedure(bad));
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	rel = table_open(AttrDefaultRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, AttrDefaultIndexId, true, snapshot, 1, &key);
-	while (found == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		AttrNumber	att = ((Form_pg_attrdef) GETSTRUCT(tup))->adnum;
-
-		if (get_attgenerated(relid, att) != '\0' &&
-			ti_expr_is_unsafe(node_column(tup, Anum_pg_attrdef_adbin, RelationGetDescr(rel)), &bad))
-			found = psprintf("generated column %s calls function %s",
-							 quote_identifier(get_attname(relid, att, false)), format_procedure(bad));
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	if (found == NULL)
+		visit_row_expressions(relid, snapshot, first_unsafe, &found);
 	return found;
+}
+
+/* visit_row_expressions(): every expression, by its description. */
+static bool
+collect_what(const char *what, Node *expr, void *arg)
+{
+	List	  **names = (List **) arg;
+	ListCell   *lc;
+
+	foreach(lc, *names)
+		if (strcmp(strVal(lfirst(lc)), what) == 0)
+			return false;
+	*names = lappend(*names, makeString(pstrdup(what)));
+	return false;
+}
+
+/*
+ * Everything of relid that DDL evaluates over every row, whatever it calls
+ * (for the audit: an error raised there can quote a stored value), by
+ * description: index expressions and predicates, CHECK constraints,
+ * generated columns, columns of domains with CHECK constraints.
+ */
+List *
+ti_row_expressions(Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	List	   *names = NIL;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && DomainHasConstraints(att->atttypid))
+			names = lappend(names, makeString(psprintf("column %s of domain %s",
+													   quote_identifier(NameStr(att->attname)),
+													   format_type_be(att->atttypid))));
+	}
+	relation_close(rel, AccessShareLock);
+	visit_row_expressions(relid, NULL, collect_what, &names);
+	return names;
 }
 
 /* Does an expression read a column other than attnum? */

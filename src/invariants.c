@@ -605,6 +605,26 @@ check_expressions(TableFacts *f, List **checks)
 	c->hint = "Use leakproof or built-in immutable functions only, or have a superuser review the function and mark it LEAKPROOF.";
 }
 
+/*
+ * Check 30, a warning: what DDL evaluates over every tenant's rows.  The
+ * functions are safe (check 23), but an error raised there (a failed cast,
+ * a division by zero) quotes or reveals one stored value to whoever ran the
+ * DDL: the owner is trusted with that (docs/threat-model.md).
+ */
+static void
+check_row_expressions(TableFacts *f, List **checks)
+{
+	List	   *exprs = ti_row_expressions(f->relid);
+	TiCheck    *c = new_check(checks, 30, "row_expressions", exprs == NIL);
+
+	c->warning_only = true;
+	c->now = c->passed ? "No index expression or predicate, CHECK constraint, generated column or domain is evaluated over the table's rows." :
+		psprintf("%s %s evaluated over every organization's rows when created, validated or rewritten: an error raised there (a failed cast, for example) can show one stored value to the role running that DDL.",
+				 ti_join_strings(exprs), list_length(exprs) == 1 ? "is" : "are");
+	c->would = c->now;
+	c->hint = "";
+}
+
 /* The names of the rewrite rules of relid (a table has none unless someone added one). */
 static List *
 rule_names(Oid relid)
@@ -722,6 +742,7 @@ table_checks(Oid relid)
 		check_leading_columns(f, &checks);
 		check_index_statistics(f, &checks);
 		check_expressions(f, &checks);
+		check_row_expressions(f, &checks);
 		check_surroundings(f, &checks);
 		check_partial_indexes(f, &checks);
 	}

@@ -203,6 +203,7 @@ extern bool ti_predicate_is_value_free(Node *pred);
 /* expressions.c: expressions DDL evaluates over every row */
 extern void ti_check_expression(Oid relid, Node *expr, const char *what);
 extern char *ti_unsafe_table_expression(Oid relid, Snapshot snapshot);
+extern List *ti_row_expressions(Oid relid);
 extern void ti_check_column_rewrites(Oid relid, AlterTableStmt *stmt);
 
 /* views.c: views and materialized views over tenant tables */

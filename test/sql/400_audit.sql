@@ -4,7 +4,7 @@
 -- keys, views, materialized views, security-definer functions, sequences, indexes,
 -- exemptions, foreign tables and roles that bypass row level security.
 BEGIN;
-SELECT plan(65);
+SELECT plan(67);
 
 -- The DETAIL of the error a statement raises.
 CREATE FUNCTION pg_temp.detail(sql text) RETURNS text LANGUAGE plpgsql AS $f$
@@ -27,15 +27,16 @@ SELECT is_empty($$SELECT * FROM a0 WHERE status NOT IN ('ok', 'warning') OR stat
                 'no violation on the fixture database, and every status is ok or warning');
 SELECT results_eq(
     $$SELECT relation::text, count(*), bool_and(status = 'ok') FROM a0 WHERE relation IS NOT NULL GROUP BY 1 ORDER BY 1$$,
-    $$VALUES ('assets', 20::bigint, true), ('courses', 20, true), ('enrollments', 20, true), ('lessons', 20, true), ('users', 20, true)$$,
-    'each fixture table gets an ok row for each of its 20 checks');
+    $$VALUES ('assets', 21::bigint, true), ('courses', 21, true), ('enrollments', 21, true), ('lessons', 21, true), ('users', 21, true)$$,
+    'each fixture table gets an ok row for each of its 21 checks');
 SELECT results_eq(
     $$SELECT check_name FROM a0 WHERE relation = 'users'::regclass$$,
     ARRAY['organization_id_column', 'organization_id_type', 'organization_id_not_null', 'row_level_security',
           'tenant_isolation_policy', 'tenant_index', 'stamping_trigger',
           'unique_key_without_tenant', 'foreign_key_without_tenant', 'index_leading_column', 'sequence_columns',
           'trigger_search_path', 'expression_index_statistics', 'unsafe_expression', 'exclusion_without_tenant_equality',
-          'temporary_dependency', 'rule', 'child_not_tenant_table', 'partial_index_predicate', 'orphan_rows'],
+          'temporary_dependency', 'rule', 'child_not_tenant_table', 'partial_index_predicate', 'orphan_rows',
+          'row_expressions'],
     'the per-table checks, in order') ;
 SELECT ok((SELECT count(*) FROM a0 WHERE check_name = 'role_bypasses_rls' AND status = 'warning'
             AND detail LIKE 'Role postgres is a superuser: row level security does not apply to it%') = 1,
@@ -267,6 +268,21 @@ RESET client_min_messages;
 SELECT lives_ok('SELECT tenant_iso.verify()', 'once fixed, verify() passes (warnings remain)');
 SELECT is((SELECT count(*) FROM tenant_iso.audit() WHERE status = 'warning' AND check_name IN ('sequence_columns', 'security_definer_function', 'exemption')) > 0,
           true, 'and the warnings are still reported');
+
+-- check 30 (warning): what DDL evaluates over every organization's rows, listed for review
+SET ROLE ti_owner;
+CREATE DOMAIN public.short_code AS text CHECK (length(VALUE) < 10);
+CREATE TABLE exprs (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), organization_id uuid NOT NULL,
+                    UNIQUE (organization_id, id), title text NOT NULL, code public.short_code,
+                    CONSTRAINT title_numeric CHECK (title::numeric > 0),
+                    upper_title text GENERATED ALWAYS AS (upper(title)) STORED);
+CREATE INDEX exprs_lower ON exprs (organization_id, lower(title));
+RESET ROLE;
+SELECT is((SELECT status || ': ' || detail FROM tenant_iso.audit() WHERE relation = 'exprs'::regclass AND check_name = 'row_expressions'),
+          'warning: column code of domain public.short_code, index exprs_lower, CHECK constraint title_numeric, generated column upper_title are evaluated over every organization''s rows when created, validated or rewritten: an error raised there (a failed cast, for example) can show one stored value to the role running that DDL.',
+          'row_expressions: a warning naming the domain column, the expression index, the CHECK constraint and the generated column');
+SELECT is((SELECT status FROM tenant_iso.audit() WHERE relation = 'courses'::regclass AND check_name = 'row_expressions'), 'ok',
+          'row_expressions: ok for a table without such expressions');
 
 SELECT * FROM finish();
 ROLLBACK;
