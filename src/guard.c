@@ -186,9 +186,9 @@ ti_all_tenant_tables(void)
 	if (!OidIsValid(ti_extension_owner()))
 		return NIL;
 	return ti_internal_oids("SELECT p.polrelid FROM pg_catalog.pg_policy p "
-							" WHERE p.polname OPERATOR(pg_catalog.=) 'tenant_isolation' "
+							" WHERE p.polname OPERATOR(pg_catalog.=) '" TI_ISOLATION_POLICY "' "
 							"UNION SELECT g.tgrelid FROM pg_catalog.pg_trigger g "
-							" WHERE g.tgname OPERATOR(pg_catalog.=) 'tenant_iso_stamp' "
+							" WHERE g.tgname OPERATOR(pg_catalog.=) '" TI_STAMP_TRIGGER "' "
 							"EXCEPT SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_extension e "
 							" ON c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace "
 							" WHERE e.extname OPERATOR(pg_catalog.=) 'tenant_iso'",

@@ -103,7 +103,7 @@ tables_in_delete_order(void)
 								  "AND c.relpersistence OPERATOR(pg_catalog.<>) 't' "
 								  "AND c.relnamespace OPERATOR(pg_catalog.<>) 'tenant_iso'::pg_catalog.regnamespace "
 								  "AND EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid "
-								  "            AND p.polname OPERATOR(pg_catalog.=) 'tenant_isolation') ORDER BY 1",
+								  "            AND p.polname OPERATOR(pg_catalog.=) '" TI_ISOLATION_POLICY "') ORDER BY 1",
 								  0, NULL, NULL, 0, 1))
 	{
 		Oid			relid = atooid(((char **) lfirst(lc))[0]);
