@@ -75,12 +75,15 @@ forget_role(Datum arg, int cacheid, uint32 hashvalue)
 	last_role = InvalidOid;
 }
 
+static void forget_relation(Datum arg, Oid relid);
+
 void
 ti_tenant_table_init(void)
 {
 	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_oids, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, forget_oids, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, forget_role, (Datum) 0);
+	CacheRegisterRelcacheCallback(forget_relation, (Datum) 0);
 }
 
 /*
@@ -133,16 +136,48 @@ ti_relation_is_tenant_table(Relation rel)
 	return false;
 }
 
+/*
+ * The last answers of ti_relid_is_tenant_table(), by relation, each kept
+ * until the relation's relcache entry is invalidated (as the answer read
+ * from it would be: row level security and policies live there).
+ */
+#define TI_KIND_CACHE 16
+typedef struct KnownRelation
+{
+	Oid			relid;
+	bool		tenant;
+} KnownRelation;
+static KnownRelation known_relations[TI_KIND_CACHE];
+static int	next_known = 0;
+
+static void
+forget_relation(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < TI_KIND_CACHE; i++)
+		if (!OidIsValid(relid) || known_relations[i].relid == relid)
+			known_relations[i].relid = InvalidOid;
+}
+
 bool
 ti_relid_is_tenant_table(Oid relid)
 {
-	Relation	rel = RelationIdGetRelation(relid);
+	Relation	rel;
 	bool		result;
+	int			i;
 
+	for (i = 0; i < TI_KIND_CACHE; i++)
+		if (OidIsValid(relid) && known_relations[i].relid == relid)
+			return known_relations[i].tenant;
+	rel = RelationIdGetRelation(relid);
 	if (!RelationIsValid(rel))
 		return false;
 	result = ti_relation_is_tenant_table(rel);
 	RelationClose(rel);
+	known_relations[next_known].relid = relid;
+	known_relations[next_known].tenant = result;
+	next_known = (next_known + 1) % TI_KIND_CACHE;
 	return result;
 }
 
