@@ -14,6 +14,9 @@
  *	   (a RESTRICT or NO ACTION key between tenant tables then finds its
  *	   referencing rows gone already);
  *	3. deferred checks and triggers run before the function returns.
+ * On Citus the registry's DELETE reaches every placement and each table's
+ * DELETE every shard; the lock is taken on the coordinator first, where
+ * writers of distributed tables take it (executor.c).
  *
  * Invariants:
  *	- Only a superuser (the extension's SECURITY DEFINER functions run as its
@@ -128,16 +131,12 @@ tables_in_delete_order(void)
 	return referencing_first(tables, edges);
 }
 
-/* Count and delete relid's rows of org as the table's owner (see the header). */
+/* Count, then delete, relid's rows of org (qual: its name), as the current user. */
 static uint64
-delete_rows(Oid relid, Datum org)
+count_and_delete(const char *qual, Datum org)
 {
-	char	   *qual = ti_qualified_name(relid);
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		values[1] = {org};
-	Oid			save_userid;
-	int			save_sec;
-	int			nest;
 	uint64		counted;
 	bool		isnull;
 
@@ -146,6 +145,26 @@ delete_rows(Oid relid, Datum org)
 							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not count the rows of %s", qual);
 	counted = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_execute_with_args(psprintf("DELETE FROM ONLY %s WHERE organization_id OPERATOR(pg_catalog.=) $1", qual),
+							  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the rows of %s", qual);
+	return counted;
+}
+
+/*
+ * Count and delete relid's rows of org as the table's owner (see the
+ * header).  Both as the owner: Citus runs the statements on a distributed
+ * table's shards over the connections of one user per transaction.
+ */
+static uint64
+delete_rows(Oid relid, Datum org)
+{
+	char	   *qual = ti_qualified_name(relid);
+	Oid			save_userid;
+	int			save_sec;
+	int			nest;
+	uint64		counted = 0;
+
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(relation_owner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
@@ -154,9 +173,7 @@ delete_rows(Oid relid, Datum org)
 							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
-		if (SPI_execute_with_args(psprintf("DELETE FROM ONLY %s WHERE organization_id OPERATOR(pg_catalog.=) $1", qual),
-								  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "could not delete the rows of %s", qual);
+		counted = count_and_delete(qual, org);
 	}
 	PG_FINALLY();
 	{
@@ -169,13 +186,17 @@ delete_rows(Oid relid, Datum org)
 
 /*
  * The registry row first: its trigger waits for the organization's writers
- * and keeps new ones out (registry.c).  Returns the rows deleted (0 or 1).
+ * and keeps new ones out (registry.c).  The lock is taken here first: on
+ * Citus the trigger fires on the registry's placements, and this node is
+ * where writers of distributed tables take it (executor.c).  Returns the
+ * rows deleted (0 or 1).
  */
 static uint64
 delete_registry_row(Datum org)
 {
 	Oid			argtypes[1] = {UUIDOID};
 
+	ti_registry_lock_for_drop(DatumGetUUIDP(org));
 	ti_registry_removing(true);
 	PG_TRY();
 	{
