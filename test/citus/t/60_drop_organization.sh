@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # test/citus/t/60_drop_organization.sh: tenant_iso.drop_organization() on distributed tables. The
-# provisioning role drops an organization whose rows are on shards of three tables: the registry
-# keys cascade on every node, every row of it is gone from every placement, the other
-# organizations keep theirs, and the registry's placements no longer list it.
+# provisioning role drops an organization whose rows are on shards of three tables: every row of it
+# is gone from every placement, the other organizations keep theirs, and the registry's placements
+# no longer list it. The registry guard on Citus: a row for an organization that is not registered
+# (never, or no longer) is refused on the coordinator (23503); drop_organization() waits for a
+# writer of the organization and removes what it committed, and a writer that comes while a drop
+# runs waits for it and is refused: no row is left behind on any shard either way.
 source "$(dirname "$0")/../lib.sh"
 distributed_fixture t60
 C=0c000000-0000-4000-8000-00000000000c
@@ -32,5 +35,55 @@ is "$(on_placements courses organization_id)|$(on_placements lessons organizatio
 is "$(on_placements tenant_iso.organizations id)" "0" "no placement of the registry lists C"
 is "$(q c ti_prov <<<"SELECT tenant_iso.drop_organization('$C');")" "ERROR:  P0002" "dropping it again: it does not exist"
 is "$(q c ti_app <<<"SET tenant.org_id = '$A'; SELECT count(*) FROM lessons;")" "1" "A still sees its lesson"
+
+# the registry guard on the coordinator
+D=0d000000-0000-4000-8000-00000000000d
+out=$(qv c ti_app <<<"SET tenant.org_id = '$D'; INSERT INTO courses (title) VALUES ('D course');")
+like "$out" "ERROR:  23503: cannot write a row of table \"courses\" for an organization that is not registered" \
+	"a row for an organization that was never registered is refused (23503) ..."
+out=$(q c ti_app <<<"SET tenant.org_id = '$C'; INSERT INTO courses (title) VALUES ('C again'); INSERT INTO lessons (course_id, title) VALUES ('$CC', 'C again');")
+is "$out" "ERROR:  23503
+ERROR:  23503" "... and so is a row for the dropped organization C"
+is "$(on_placements courses organization_id)|$(q c postgres <<<"SELECT sum(result::int) FROM run_command_on_placements('courses', \$\$SELECT count(*) FROM %s WHERE organization_id = '$D'\$\$);")" \
+	"0|0" "... and no shard holds a row of C or D"
+
+# a writer of E holds E's registry lock until it commits: drop_organization(E) waits, then removes its row
+E=0e000000-0000-4000-8000-00000000000e
+q c ti_prov <<<"SELECT tenant_iso.create_organization('Epsilon', '$E');" >/dev/null
+q c ti_app >"$TIC_TMP/t60_writer.out" <<SQL &
+BEGIN;
+SET LOCAL tenant.org_id = '$E';
+INSERT INTO courses (title) VALUES ('E course');
+SELECT pg_sleep(2);
+COMMIT;
+SQL
+writer=$!
+sleep 1
+started=$(date +%s.%N)
+out=$(q c ti_prov <<<"SELECT tenant_iso.drop_organization('$E');")
+waited=$(echo "$(date +%s.%N) - $started > 0.5" | bc)
+wait $writer
+is "$out|$waited" "1|1" "drop_organization(E) waits for E's writer (on the coordinator) and removes the row it committed"
+C_save=$C; C=$E
+is "$(on_placements courses organization_id)" "0" "... no shard holds a row of E"
+C=$C_save
+
+# a drop of F holds F's lock exclusively until it commits: a writer of F waits, then is refused
+F=0f000000-0000-4000-8000-00000000000f
+q c ti_prov <<<"SELECT tenant_iso.create_organization('Phi', '$F');" >/dev/null
+q c ti_prov >"$TIC_TMP/t60_drop.out" <<SQL &
+BEGIN;
+SELECT tenant_iso.drop_organization('$F');
+SELECT pg_sleep(2);
+COMMIT;
+SQL
+dropper=$!
+sleep 1
+out=$(q c ti_app <<<"SET tenant.org_id = '$F'; INSERT INTO courses (title) VALUES ('F course');")
+wait $dropper
+is "$out|$(cat "$TIC_TMP/t60_drop.out")" "ERROR:  23503|0" "a writer of F that comes while drop_organization(F) runs waits for it and is refused (23503)"
+C_save=$C; C=$F
+is "$(on_placements courses organization_id)" "0" "... no shard holds a row of F"
+C=$C_save
 
 done_testing
