@@ -185,6 +185,36 @@ delete_rows(Oid relid, Datum org)
 }
 
 /*
+ * Citus ties the placements of a shard group to the connections of the
+ * first user that modifies them in a transaction, and every distributed
+ * tenant table is in one co-location group: their rows can only be deleted
+ * as their owners if that is one role.  Refused before anything is deleted.
+ */
+static void
+check_one_distributed_owner(List *tables)
+{
+	Oid			first = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, tables)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (!ti_citus_is_table(relid))
+			continue;
+		if (!OidIsValid(first))
+			first = relid;
+		else if (relation_owner(relid) != relation_owner(first))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot drop an organization on Citus: distributed tenant tables %s and %s have different owners",
+							ti_qualified_name(first), ti_qualified_name(relid)),
+					 errdetail("Each table's rows are deleted as its owner; the tables are co-located, and Citus does not let a user reach placements that another user modified in the same transaction."),
+					 errhint("Give every tenant table one owner (ALTER TABLE ... OWNER TO ...), then drop the organization.")));
+	}
+}
+
+/*
  * The registry row first: its trigger waits for the organization's writers
  * and keeps new ones out (registry.c).  The lock is taken here first: on
  * Citus the trigger fires on the registry's placements, and this node is
@@ -245,6 +275,7 @@ tenant_iso_remove_organization(PG_FUNCTION_ARGS)
 {
 	Datum		org;
 	TiInternalTenant pushed;
+	List	   *tables;
 	ListCell   *lc;
 	uint64		total = 0;
 
@@ -254,13 +285,15 @@ tenant_iso_remove_organization(PG_FUNCTION_ARGS)
 	pushed = ti_context_push_internal(PG_GETARG_UUID_P(0));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	tables = tables_in_delete_order();
+	check_one_distributed_owner(tables);
 	if (delete_registry_row(org) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("organization %s does not exist", DatumGetCString(DirectFunctionCall1(uuid_out, org))),
 				 errdetail("There is no such row in tenant_iso.organizations."),
 				 errhint("List organizations with SELECT * FROM tenant_iso.organizations as a superuser.")));
-	foreach(lc, tables_in_delete_order())
+	foreach(lc, tables)
 		total += delete_rows(lfirst_oid(lc), org);
 	/* deferred checks and triggers of these deletes run under this organization */
 	if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) != SPI_OK_UTILITY)

@@ -86,4 +86,26 @@ C_save=$C; C=$F
 is "$(on_placements courses organization_id)" "0" "... no shard holds a row of F"
 C=$C_save
 
+# tenant tables of two owners: Citus would refuse the second owner's DELETE on co-located placements
+G=0a0a0000-0000-4000-8000-00000000000a
+q c postgres <<SQL >/dev/null
+GRANT CREATE, USAGE ON SCHEMA public TO ti_other;
+SET ROLE ti_other;
+CREATE TABLE notes (id uuid NOT NULL DEFAULT gen_random_uuid(), organization_id uuid NOT NULL, body text NOT NULL,
+                    PRIMARY KEY (organization_id, id));
+GRANT SELECT, INSERT ON notes TO ti_app;
+RESET ROLE;
+SELECT tenant_iso.create_organization('Gimel', '$G');
+SQL
+q c ti_app <<<"SET tenant.org_id = '$G'; INSERT INTO courses (title) VALUES ('G course'); INSERT INTO notes (body) VALUES ('G note');" >/dev/null
+out=$(qv c ti_prov <<<"SELECT tenant_iso.drop_organization('$G');")
+like "$out" "ERROR:  0A000: cannot drop an organization on Citus: distributed tenant tables" \
+	"tenant tables of two owners: drop_organization() is refused before it deletes anything ..."
+like "$out" "HINT:  Give every tenant table one owner" "... with the fix"
+is "$(q c postgres <<<"SELECT count(*) FROM tenant_iso.organizations WHERE id = '$G'; SELECT (SELECT count(*) FROM courses WHERE organization_id = '$G') + (SELECT count(*) FROM notes WHERE organization_id = '$G');")" \
+	"1
+2" "... G and its rows are still there"
+q c postgres <<<"ALTER TABLE notes OWNER TO ti_owner;" >/dev/null
+is "$(q c ti_prov <<<"SELECT tenant_iso.drop_organization('$G');")" "2" "with one owner again, drop_organization(G) removes its 2 rows"
+
 done_testing
