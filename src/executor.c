@@ -216,6 +216,9 @@ note_written_tables(PlannedStmt *stmt, const TiTenant *tenant)
  * the registry (stamp.c).  They can only be the tenant's (TI003 otherwise),
  * so the registry guard holds the tenant's lock here, on the coordinator,
  * where drop_organization() takes it, and checks the tenant is registered.
+ * A table the statement inserts into is one its INSERT privilege is checked
+ * on (INSERT, ON CONFLICT, MERGE, a data-modifying CTE): Citus's plans keep
+ * the statement's range table, but not always its command or CTE flags.
  * UPDATE and DELETE write no row of another organization (Citus refuses
  * changes of the distribution column, the stamping trigger any other).
  */
@@ -224,14 +227,14 @@ guard_distributed_inserts(PlannedStmt *stmt, const TiTenant *tenant)
 {
 	ListCell   *lc;
 
-	if (!tenant->valid ||
-		(stmt->commandType != CMD_INSERT && stmt->commandType != CMD_MERGE && !stmt->hasModifyingCTE))
+	if (!tenant->valid || stmt->commandType == CMD_UTILITY)
 		return;			/* without a tenant, the shards refuse every row (TI003, NOT NULL) */
 	foreach(lc, stmt->rtable)
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
-		if (rte_is_tenant_table(rte) && ti_citus_is_table(rte->relid))
+		if (rte_is_tenant_table(rte) && (ti_rte_required_perms(stmt, rte) & ACL_INSERT) != 0 &&
+			ti_citus_is_table(rte->relid))
 		{
 			ti_registry_protect(get_rel_name(rte->relid), &tenant->uuid);
 			return;				/* one lock and one check for the tenant */

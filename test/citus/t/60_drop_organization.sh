@@ -44,6 +44,16 @@ like "$out" "ERROR:  23503: cannot write a row of table \"courses\" for an organ
 out=$(q c ti_app <<<"SET tenant.org_id = '$C'; INSERT INTO courses (title) VALUES ('C again'); INSERT INTO lessons (course_id, title) VALUES ('$CC', 'C again');")
 is "$out" "ERROR:  23503
 ERROR:  23503" "... and so is a row for the dropped organization C"
+out=$(q c ti_app <<SQL
+SET tenant.org_id = '$D';
+WITH x AS (INSERT INTO courses (title) VALUES ('D in a CTE') RETURNING id) SELECT count(*) FROM x;
+INSERT INTO courses (title) SELECT title FROM courses;
+INSERT INTO courses (id, title) VALUES ('$CC', 'D upsert') ON CONFLICT DO NOTHING;
+SQL
+)
+is "$out" "ERROR:  23503
+ERROR:  23503
+ERROR:  23503" "... also inserted by a data-modifying CTE, INSERT ... SELECT or INSERT ... ON CONFLICT"
 is "$(on_placements courses organization_id)|$(q c postgres <<<"SELECT sum(result::int) FROM run_command_on_placements('courses', \$\$SELECT count(*) FROM %s WHERE organization_id = '$D'\$\$);")" \
 	"0|0" "... and no shard holds a row of C or D"
 
