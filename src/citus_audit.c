@@ -6,7 +6,7 @@
  *
  * tenant_iso._shard_violations(rel) runs on a node and reports what a
  * relation there violates: the invariants of a tenant table (shards get
- * Citus's names for their trigger and registry key, invariants.c), or for
+ * Citus's name for their trigger, invariants.c), or for
  * a placement of the registry its restrictive policy (citus_ddl.c).
  * tenant_iso._placement_checks() runs on the coordinator: it asks every
  * placement through Citus (run_command_on_placements, run_command_on_workers

@@ -7,7 +7,7 @@
  * Citus re-creates policies on shards, worker shells and reference table
  * placements from deparsed text that drops AS RESTRICTIVE, and it creates a
  * shard in many statements (table, grants, owner, row level security,
- * policies, keys, trigger, registry key) over which the shard is
+ * policies, keys, trigger) over which the shard is
  * incomplete.  Its internal connections carry markers (application_name,
  * worker_apply_shard_ddl_command in the statement, enable_ddl_propagation)
  * that any client can forge, so nothing here relaxes a rule on a marker:
@@ -19,8 +19,8 @@
  *	  (or prepares, Citus's two-phase commit) instead of after each
  *	  statement: every such table that carries any of tenant_iso's objects
  *	  must then have its rows scoped (row level security and the restrictive
- *	  policy, see TI_CITUS_NEW_SHARD_CHECKS; a shard's trigger and registry
- *	  key are named by Citus's rules, invariants.c), and every placement of
+ *	  policy, see TI_CITUS_NEW_SHARD_CHECKS; a shard's trigger is named by
+ *	  Citus's rules, invariants.c), and every placement of
  *	  the registry must keep its restrictive policy, and every view must be
  *	  one tenant_iso accepts (views.c); so must every table that has a
  *	  tenant table's shard name when the transaction ends (created, renamed
@@ -240,9 +240,10 @@ set_for_statement(int *nest, const char *name, const char *value)
  * (restored by ti_citus_statement_end(), or by the (sub)transaction abort):
  *	- on the coordinator, once the registry is a reference table, CREATE
  *	  TABLE runs with citus.enable_local_reference_table_foreign_keys off:
- *	  Citus's own post-processing of the statement would otherwise turn the
- *	  new tenant table into a Citus local table because of its registry key
- *	  (or drop and re-add that key after the schema check distributed it);
+ *	  Citus's own post-processing of the statement would otherwise turn a
+ *	  new tenant table with a foreign key of the user's own to the registry
+ *	  into a Citus local table (or drop and re-add that key after the
+ *	  schema check distributed it);
  *	  and Citus's look at the new (empty) table when it distributes a new
  *	  partition as the user sees no rows instead of failing with TI001;
  *	- on a worker, the queries an ALTER TABLE runs itself (the validation of
@@ -427,7 +428,7 @@ check_registry_distribution(void)
 		return;
 	ti_refuse(ERRCODE_INVALID_TABLE_DEFINITION,
 			  "tenant_iso.organizations can only be a reference table",
-			  "Every node needs the whole registry: each shard's registry key references its node's copy.",
+			  "Every node needs the whole registry: the registry guard reads the coordinator's copy before rows are inserted, and the tenant's queries read the copy on its shard's node.",
 			  "Let SELECT tenant_iso.distribute('<table>') make it a reference table.");
 }
 

@@ -5,21 +5,27 @@
  *		a reference table.
  *
  * The layout: the registry tenant_iso.organizations is a reference table (a
- * copy on every node, so that each shard's registry key references its
- * node's copy); every tenant table is hash-distributed by organization_id,
- * all in one co-location group (a tenant's rows of every table on one
- * shard).  Once the registry is a reference table no tenant table can stay
- * local (its registry key would reference the coordinator's stale copy, or
- * Citus would make it a "Citus local table"), so:
+ * copy on every node: the coordinator's is the one the registry guard reads
+ * before rows are inserted into distributed tables, registry.c and
+ * executor.c; the workers' serve the tenant's reads of it on the shards);
+ * every tenant table is hash-distributed by organization_id, all in one
+ * co-location group (a tenant's rows of every table on one shard, so that
+ * keys and joins between tenant tables stay there).  Once the registry is a
+ * reference table every tenant table is distributed (a local one could not
+ * be referenced by a distributed one, nor reference one), so:
  *	- tenant_iso.distribute(rel) distributes rel and every tenant table not
  *	  distributed yet (on the first call: all of them, and the registry);
  *	- afterwards the schema check distributes each new tenant table at
- *	  CREATE TABLE (and enroll() each enrolled one), before its registry key
- *	  could make it a Citus local table.
+ *	  CREATE TABLE (and enroll() each enrolled one).
+ * Tenant tables have no foreign key to the registry (registry.c guards
+ * writes instead), so their owners need no privilege on it: Citus creates
+ * and moves shards as the table's owner.
  * Citus refuses tables with triggers unless citus.enable_unsafe_triggers is
  * on: ours is safe by design (it stamps on each shard with the tenant the
- * coordinator sends), so it is switched on for our own calls only; a table
- * with triggers of its own is refused unless the caller switched it on.
+ * coordinator sends), and so is the registry's guard trigger (on each
+ * placement it takes the organization's lock when drop_organization()'s
+ * DELETE reaches that node), so it is switched on for our own calls only; a
+ * table with triggers of its own is refused unless the caller switched it on.
  *
  * Invariants:
  *	- distribute() works as the extension's owner (internal.c); the schema
@@ -59,8 +65,9 @@ static bool own_call = false;
 
 /*
  * Citus settings for our own calls, until pop_settings(): our
- * trigger is allowed, a key from a local table to the registry does not
- * turn the table into a Citus local table (it is distributed right after),
+ * trigger is allowed, a key of the user's own from a local table to the
+ * registry does not turn the table into a Citus local table (it is
+ * distributed right after),
  * and shard DDL runs over one connection per node (keys to reference tables
  * after distributing, in one transaction); Citus's notices about the local
  * data are not shown (we remove it).
@@ -298,41 +305,6 @@ check_triggers(Oid relid)
 		   "Drop them, or SET citus.enable_unsafe_triggers = on first if they are written for shards.");
 }
 
-/*
- * The current user distributes a new tenant table as itself (see
- * distribute_one()), so Citus creates each shard's registry key as that
- * user: it needs REFERENCES on the registry's id (distribute() grants it to
- * the owners of the tables it distributes).
- */
-static void
-check_registry_references(void)
-{
-	if (superuser() ||
-		pg_attribute_aclcheck(ti_registry_oid(), get_attnum(ti_registry_oid(), "id"), GetUserId(),
-							  ACL_REFERENCES) == ACLCHECK_OK)
-		return;
-	refuse(ERRCODE_INSUFFICIENT_PRIVILEGE,
-		   psprintf("role \"%s\" cannot create tenant tables on Citus without REFERENCES on tenant_iso.organizations (id)",
-					GetUserNameFromId(GetUserId(), false)),
-		   "Citus creates each shard's registry key, and moves shards, as the table's owner.",
-		   psprintf("As a superuser, run once: GRANT REFERENCES (id) ON tenant_iso.organizations TO %s;",
-					quote_identifier(GetUserNameFromId(GetUserId(), false))));
-}
-
-/* The owners of the tables get REFERENCES on the registry's id (see check_registry_references()). */
-static void
-grant_registry_references(List *tables)
-{
-	ListCell   *lc;
-
-	foreach(lc, ti_internal_query(psprintf("SELECT DISTINCT pg_catalog.quote_ident(r.rolname) FROM pg_catalog.pg_class c "
-										   "JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner "
-										   "WHERE c.oid OPERATOR(pg_catalog.=) ANY ('{%s}'::pg_catalog.oid[]) AND NOT r.rolsuper",
-										   oid_list_text(tables)),
-								  0, NULL, NULL, 0, 1))
-		ti_internal_ddl(psprintf("GRANT REFERENCES (id) ON tenant_iso.organizations TO %s", ((char **) lfirst(lc))[0]));
-}
-
 /* Restrictive policies of the user's own: Citus re-creates them permissive on the shards. */
 static void
 check_own_restrictive_policies(Oid relid)
@@ -453,7 +425,6 @@ convert_tables(List *tables)
 		truncate_local_data(lfirst_oid(lc));
 	if (registry)
 		truncate_local_data(ti_registry_oid());
-	grant_registry_references(tables);
 	pop_settings(nest);
 	foreach(lc, tables)
 		ti_invariants_require(lfirst_oid(lc), NULL);
@@ -534,7 +505,6 @@ ti_citus_setup_begin(Oid relid)
 	check_unique_keys(relid);
 	check_triggers(relid);
 	check_own_restrictive_policies(relid);
-	check_registry_references();
 	return push_settings();
 }
 

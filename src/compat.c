@@ -36,6 +36,18 @@ ti_rte_check_as_user(PlannedStmt *stmt, RangeTblEntry *rte)
 #endif
 }
 
+AclMode
+ti_rte_required_perms(PlannedStmt *stmt, RangeTblEntry *rte)
+{
+#if PG_VERSION_NUM >= 160000
+	if (rte->perminfoindex == 0)
+		return 0;
+	return getRTEPermissionInfo(stmt->permInfos, rte)->requiredPerms;
+#else
+	return rte->requiredPerms;
+#endif
+}
+
 Oid
 ti_query_rte_check_as_user(Query *query, RangeTblEntry *rte)
 {

@@ -45,6 +45,9 @@ struct config_generic;
 extern Oid	ti_rte_check_as_user(PlannedStmt *stmt, RangeTblEntry *rte);
 extern Oid	ti_query_rte_check_as_user(Query *query, RangeTblEntry *rte);
 
+/* The privileges a range table entry of a plan requires (ACL_DELETE for a DELETE's target). */
+extern AclMode ti_rte_required_perms(PlannedStmt *stmt, RangeTblEntry *rte);
+
 /* A custom or built-in setting's entry in the GUC machinery, or an error. */
 extern struct config_generic *ti_find_guc(const char *name);
 

@@ -206,19 +206,47 @@ note_written_tables(PlannedStmt *stmt, const TiTenant *tenant)
 	if (stmt->commandType == CMD_SELECT)
 		return;
 	foreach(lc, stmt->rtable)
+		if (rte_is_tenant_table((RangeTblEntry *) lfirst(lc)))
+			ti_inflight_note_written(((RangeTblEntry *) lfirst(lc))->relid, tenant);
+}
+
+/*
+ * Citus: the rows a statement inserts into a distributed tenant table are
+ * written on the workers, where the shards' stamping triggers do not look at
+ * the registry (stamp.c).  They can only be the tenant's (TI003 otherwise),
+ * so the registry guard holds the tenant's lock here, on the coordinator,
+ * where drop_organization() takes it, and checks the tenant is registered.
+ * A table the statement inserts into is one its INSERT privilege is checked
+ * on (INSERT, ON CONFLICT, MERGE, a data-modifying CTE): Citus's plans keep
+ * the statement's range table, but not always its command or CTE flags.
+ * UPDATE and DELETE write no row of another organization (Citus refuses
+ * changes of the distribution column, the stamping trigger any other).
+ */
+static void
+guard_distributed_inserts(PlannedStmt *stmt, const TiTenant *tenant)
+{
+	ListCell   *lc;
+
+	if (!tenant->valid || stmt->commandType == CMD_UTILITY)
+		return;			/* without a tenant, the shards refuse every row (TI003, NOT NULL) */
+	foreach(lc, stmt->rtable)
 	{
 		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
-		if (!rte_is_tenant_table(rte))
-			continue;
-		ti_inflight_note_written(rte->relid, tenant);
-		/* Citus: shards are written on the workers; the registry is guarded here */
-		if (tenant->valid && ti_citus_active() && ti_citus_is_table(rte->relid))
+		if (rte_is_tenant_table(rte) && (ti_rte_required_perms(stmt, rte) & ACL_INSERT) != 0 &&
+			ti_citus_is_table(rte->relid))
+		{
 			ti_registry_protect(get_rel_name(rte->relid), &tenant->uuid);
+			return;				/* one lock and one check for the tenant */
+		}
 	}
 }
 
-/* Does a DELETE or MERGE delete rows of the registry? */
+/*
+ * Does a DELETE or MERGE delete rows of the registry?  Citus's plans of a
+ * statement on its tables have no result relations, but keep the
+ * statement's range table, with the DELETE privilege its target requires.
+ */
 static bool
 deletes_registry_rows(PlannedStmt *stmt)
 {
@@ -229,6 +257,14 @@ deletes_registry_rows(PlannedStmt *stmt)
 	foreach(lc, stmt->resultRelations)
 		if (rt_fetch(lfirst_int(lc), stmt->rtable)->relid == ti_registry_oid())
 			return true;
+	foreach(lc, stmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relid == ti_registry_oid() &&
+			(ti_rte_required_perms(stmt, rte) & ACL_DELETE) != 0)
+			return true;
+	}
 	return false;
 }
 
@@ -254,6 +290,7 @@ check_before_start(PlannedStmt *stmt, const TiTenant *tenant)
 	if (!tenant->valid)
 		refuse_missing_tenant();
 	note_written_tables(stmt, tenant);
+	guard_distributed_inserts(stmt, tenant);
 	return true;
 }
 
@@ -272,8 +309,13 @@ ti_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		/* no statement reads rows of a tenant other than those around it consumed */
 		if (direct)
 			ti_context_check_unchanged(TI_ANY_TAINTED);
-		/* Citus: every node runs the statement's shard queries under its tenant */
-		if (direct)
+		/*
+		 * Citus: every node runs the statement's shard queries under its
+		 * tenant; also a table's owner's deleting for drop_organization()
+		 * (organizations.c): outside tenant scoping here, as a referential
+		 * action (SECURITY_NOFORCE_RLS), not on the workers.
+		 */
+		if (direct || (tenant.valid && InNoForceRLSOperation()))
 			ti_citus_executor_start(queryDesc->plannedstmt, &tenant);
 	}
 	if (queryDesc->plannedstmt->parallelModeNeeded)

@@ -14,6 +14,9 @@
  *	   (a RESTRICT or NO ACTION key between tenant tables then finds its
  *	   referencing rows gone already);
  *	3. deferred checks and triggers run before the function returns.
+ * On Citus the registry's DELETE reaches every placement and each table's
+ * DELETE every shard; the lock is taken on the coordinator first, where
+ * writers of distributed tables take it (executor.c).
  *
  * Invariants:
  *	- Only a superuser (the extension's SECURITY DEFINER functions run as its
@@ -147,21 +150,42 @@ refuse_kept_rows(const char *qual, uint64 kept, Datum org)
 			 errhint("Let the table's BEFORE DELETE triggers return OLD, then call tenant_iso.drop_organization() again.")));
 }
 
-/* Count and delete relid's rows of org as the table's owner (see the header). */
+/*
+ * Count, then delete, relid's rows of org (qual: its name), as the current
+ * user; then make sure none is left (a trigger may skip rows).
+ */
 static uint64
-delete_rows(Oid relid, Datum org)
+count_and_delete(const char *qual, Datum org)
 {
-	char	   *qual = ti_qualified_name(relid);
 	Oid			argtypes[1] = {UUIDOID};
-	Datum		values[1] = {org};
-	Oid			save_userid;
-	int			save_sec;
-	int			nest;
 	uint64		counted;
 	uint64		kept;
 
 	/* what the writers it waited for committed */
 	counted = count_rows(qual, org);
+	if (SPI_execute_with_args(psprintf("DELETE FROM ONLY %s WHERE organization_id OPERATOR(pg_catalog.=) $1", qual),
+							  1, argtypes, &org, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the rows of %s", qual);
+	kept = count_rows(qual, org);
+	if (kept > 0)
+		refuse_kept_rows(qual, kept, org);
+	return counted;
+}
+
+/*
+ * Count and delete relid's rows of org as the table's owner (see the
+ * header).  Both as the owner: Citus runs the statements on a distributed
+ * table's shards over the connections of one user per transaction.
+ */
+static uint64
+delete_rows(Oid relid, Datum org)
+{
+	char	   *qual = ti_qualified_name(relid);
+	Oid			save_userid;
+	int			save_sec;
+	int			nest;
+	uint64		counted = 0;
+
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(ti_relation_owner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
@@ -170,9 +194,7 @@ delete_rows(Oid relid, Datum org)
 							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
-		if (SPI_execute_with_args(psprintf("DELETE FROM ONLY %s WHERE organization_id OPERATOR(pg_catalog.=) $1", qual),
-								  1, argtypes, values, NULL, false, 0) != SPI_OK_DELETE)
-			elog(ERROR, "could not delete the rows of %s", qual);
+		counted = count_and_delete(qual, org);
 	}
 	PG_FINALLY();
 	{
@@ -180,21 +202,52 @@ delete_rows(Oid relid, Datum org)
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
-	kept = count_rows(qual, org);
-	if (kept > 0)
-		refuse_kept_rows(qual, kept, org);
 	return counted;
 }
 
 /*
+ * Citus ties the placements of a shard group to the connections of the
+ * first user that modifies them in a transaction, and every distributed
+ * tenant table is in one co-location group: their rows can only be deleted
+ * as their owners if that is one role.  Refused before anything is deleted.
+ */
+static void
+check_one_distributed_owner(List *tables)
+{
+	Oid			first = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, tables)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (!ti_citus_is_table(relid))
+			continue;
+		if (!OidIsValid(first))
+			first = relid;
+		else if (ti_relation_owner(relid) != ti_relation_owner(first))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot drop an organization on Citus: distributed tenant tables %s and %s have different owners",
+							ti_qualified_name(first), ti_qualified_name(relid)),
+					 errdetail("Each table's rows are deleted as its owner; the tables are co-located, and Citus does not let a user reach placements that another user modified in the same transaction."),
+					 errhint("Give every tenant table one owner (ALTER TABLE ... OWNER TO ...), then drop the organization.")));
+	}
+}
+
+/*
  * The registry row first: its trigger waits for the organization's writers
- * and keeps new ones out (registry.c).  Returns the rows deleted (0 or 1).
+ * and keeps new ones out (registry.c).  The lock is taken here first: on
+ * Citus the trigger fires on the registry's placements, and this node is
+ * where writers of distributed tables take it (executor.c).  Returns the
+ * rows deleted (0 or 1).
  */
 static uint64
 delete_registry_row(Datum org)
 {
 	Oid			argtypes[1] = {UUIDOID};
 
+	ti_registry_lock_for_drop(DatumGetUUIDP(org));
 	ti_registry_removing(true);
 	PG_TRY();
 	{
@@ -243,6 +296,7 @@ tenant_iso_remove_organization(PG_FUNCTION_ARGS)
 {
 	Datum		org;
 	TiInternalTenant pushed;
+	List	   *tables;
 	ListCell   *lc;
 	uint64		total = 0;
 
@@ -252,13 +306,15 @@ tenant_iso_remove_organization(PG_FUNCTION_ARGS)
 	pushed = ti_context_push_internal(PG_GETARG_UUID_P(0));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	tables = tables_in_delete_order();
+	check_one_distributed_owner(tables);
 	if (delete_registry_row(org) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("organization %s does not exist", DatumGetCString(DirectFunctionCall1(uuid_out, org))),
 				 errdetail("There is no such row in tenant_iso.organizations."),
 				 errhint("List organizations with SELECT * FROM tenant_iso.organizations as a superuser.")));
-	foreach(lc, tables_in_delete_order())
+	foreach(lc, tables)
 		total += delete_rows(lfirst_oid(lc), org);
 	/* deferred checks and triggers of these deletes run under this organization */
 	if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) != SPI_OK_UTILITY)

@@ -19,6 +19,13 @@
  *		  refused (executor.c, objaccess.c): only drop_organization() removes
  *		  an organization.
  *
+ *		On Citus the registry is a reference table: its relation on a node
+ *		holds no rows, the node's placement does (registered() reads that).
+ *		Rows of distributed tenant tables are written on the workers, whose
+ *		shards' stamping triggers do not look at the registry (stamp.c): the
+ *		coordinator takes the lock and checks O before a statement inserts
+ *		into them (executor.c), where drop_organization() takes it too.
+ *
  *		Whether O is registered is remembered per backend with the epoch it
  *		was seen at: while no organization was dropped since, the registry is
  *		not read again.  A writer that waited for a drop sees the new epoch
@@ -36,6 +43,7 @@
 #include "access/xact.h"
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "common/hashfn.h"
@@ -48,6 +56,7 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/relcache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -127,6 +136,37 @@ lock_tag(LOCKTAG *tag, const pg_uuid_t *org)
 	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, TI_REGISTRY_LOCK_CLASS);
 }
 
+static void
+refuse_no_local_copy(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("tenant_iso.organizations has no placement on this node"),
+			 errdetail("The registry is a Citus reference table; the registry guard reads this node's copy of it before rows of tenant tables are written."),
+			 errhint("Add the coordinator to the cluster's metadata (SELECT citus_set_coordinator_host('<host>', <port>)), then SELECT replicate_reference_tables().")));
+}
+
+/*
+ * The relation that holds this node's rows of the registry: the registry
+ * itself, or, once it is a Citus reference table (whose own relation then
+ * holds no rows), its placement on this node.
+ */
+static Oid
+registry_rows(void)
+{
+	Oid			registry = ti_registry_oid();
+	List	   *placement;
+
+	if (!OidIsValid(registry) || !ti_citus_is_table(registry))
+		return registry;
+	placement = ti_internal_oids("SELECT pg_catalog.to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid))::pg_catalog.oid "
+								 "FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1",
+								 registry);
+	if (placement == NIL)
+		refuse_no_local_copy();
+	return linitial_oid(placement);
+}
+
 /*
  * Is org in tenant_iso.organizations, as of now (not as of the transaction's
  * snapshot)?  *committed says whether its row was committed by another
@@ -135,7 +175,7 @@ lock_tag(LOCKTAG *tag, const pg_uuid_t *org)
 static bool
 registered(const pg_uuid_t *org, bool *committed)
 {
-	Oid			registry = ti_registry_oid();
+	Oid			registry = registry_rows();
 	Oid			index;
 	Relation	rel;
 	ScanKeyData key;
@@ -331,15 +371,46 @@ ti_registry_require_rows(Oid relid, const char *action, const char *again)
 }
 
 /*
+ * The same for a distributed table (Citus runs no recursive CTE over one):
+ * Citus groups each shard's rows by organization_id on its node and checks
+ * them against that node's copy of the registry.
+ */
+static char *
+distributed_orphans(const char *qual)
+{
+	List	   *rows = ti_internal_query(psprintf(
+		"SELECT t.organization_id::pg_catalog.uuid::pg_catalog.text FROM %s t "
+		"WHERE t.organization_id IS NOT NULL "
+		"AND NOT EXISTS (SELECT 1 FROM tenant_iso.organizations o WHERE o.id OPERATOR(pg_catalog.=) t.organization_id) "
+		"GROUP BY t.organization_id ORDER BY 1", qual), 0, NULL, NULL, 0, 1);
+	StringInfoData ids;
+	ListCell   *lc;
+
+	if (rows == NIL)
+		return NULL;
+	initStringInfo(&ids);
+	foreach(lc, rows)
+		appendStringInfo(&ids, "%s%s", ids.len > 0 ? ", " : "", ((char **) lfirst(lc))[0]);
+	return psprintf("%d %s: %s", list_length(rows), list_length(rows) == 1 ? "id" : "ids", ids.data);
+}
+
+/*
  * The organization ids of relid's own rows (ONLY) that are not registered,
- * for the audit: "n ids: a, b, ..." (at most five shown), or NULL.  One index
- * probe per organization the table holds (a skip scan).
+ * for the audit: "n ids: a, b, ...", or NULL.  One index probe per
+ * organization the table holds (a skip scan).
  */
 char *
 ti_registry_orphans(Oid relid)
 {
 	char	   *qual = ti_qualified_name(relid);
-	List	   *rows = ti_internal_query(psprintf(
+	List	   *rows;
+	char	  **row;
+
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		return NULL;			/* its rows are its partitions' */
+	if (ti_citus_is_table(relid))
+		return distributed_orphans(qual);
+	rows = ti_internal_query(psprintf(
 		"WITH RECURSIVE d(id) AS ("
 		"  (SELECT t.organization_id::pg_catalog.uuid FROM ONLY %s t WHERE t.organization_id IS NOT NULL ORDER BY 1 LIMIT 1)"
 		"  UNION ALL"
@@ -350,7 +421,7 @@ ti_registry_orphans(Oid relid)
 		"FROM (SELECT d.id FROM d WHERE d.id IS NOT NULL"
 		"      AND NOT EXISTS (SELECT 1 FROM tenant_iso.organizations o WHERE o.id OPERATOR(pg_catalog.=) d.id)"
 		"      ORDER BY d.id) x", qual, qual), 0, NULL, NULL, 1, 2);
-	char	  **row = linitial(rows);
+	row = linitial(rows);
 
 	if (strcmp(row[0], "0") == 0)
 		return NULL;

@@ -17,7 +17,11 @@
  *	- UPDATE: organization_id never changes; only a superuser with
  *	  tenant_iso.unsafe_ddl on may move a row, with a WARNING.
  *	- Every row it lets through is written for a registered organization
- *	  that is not being dropped (registry.c), whoever writes it.
+ *	  that is not being dropped (registry.c), whoever writes it.  On a
+ *	  Citus shard it does not look at the registry: the coordinator checked
+ *	  the statement's organization and holds its lock (executor.c), and the
+ *	  rows Citus copies between nodes (moves, new placements) were checked
+ *	  when they were first written.
  *	- The calling context is checked on every call; what it learns from the
  *	  catalogs (the table is a tenant table, the trigger its generated one,
  *	  the tenant column) is kept for the last table until its relcache entry
@@ -185,7 +189,7 @@ stamp_insert(Relation rel, HeapTuple newtuple, int attnum, bool guard_registry)
 }
 
 static Datum
-stamp_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple, int attnum)
+stamp_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple, int attnum, bool guard_registry)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	bool		isnull;
@@ -201,7 +205,7 @@ stamp_update(Relation rel, HeapTuple oldtuple, HeapTuple newtuple, int attnum)
 		ereport(WARNING,
 				(errmsg("tenant_iso.unsafe_ddl is on: moving a row of table \"%s\" to another organization",
 						RelationGetRelationName(rel))));
-		if (!isnull)
+		if (!isnull && guard_registry)
 			ti_registry_protect(RelationGetRelationName(rel), DatumGetUUIDP(value));
 	}
 	else
@@ -223,5 +227,5 @@ tenant_iso_stamp_organization_id(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		return stamp_insert(trigdata->tg_relation, trigdata->tg_trigtuple, c->attnum, c->guard_registry);
 	return stamp_update(trigdata->tg_relation, trigdata->tg_trigtuple,
-						trigdata->tg_newtuple, c->attnum);
+						trigdata->tg_newtuple, c->attnum, c->guard_registry);
 }

@@ -3,7 +3,9 @@
 # (Citus's conversion functions called directly, also with citus.enable_unsafe_triggers, and the
 # routes the planner cannot see, refused at commit); a reference to another tenant's row; DDL that
 # undoes the set-up, on the coordinator and directly on a worker's shard, also with Citus's
-# internal markers forged; a worker transaction that would leave a new shard open.
+# internal markers forged; the registry guard (its trigger on the coordinator and on a worker's
+# placement, direct DELETE, TRUNCATE and id changes of the registry); a worker transaction that
+# would leave a new shard open.
 source "$(dirname "$0")/../lib.sh"
 fixture t40
 
@@ -49,7 +51,6 @@ for ddl in "DROP POLICY tenant_isolation ON courses" \
 	"ALTER POLICY tenant_isolation ON courses USING (true)" \
 	"ALTER TABLE courses NO FORCE ROW LEVEL SECURITY" \
 	"ALTER TABLE courses DISABLE ROW LEVEL SECURITY" \
-	"ALTER TABLE courses DROP CONSTRAINT tenant_iso_organization_fk" \
 	"ALTER TABLE courses DISABLE TRIGGER tenant_iso_stamp"; do
 	is "$(q c ti_owner <<<"SET citus.enable_unsafe_triggers = on; $ddl;")" "ERROR:  42P16" "coordinator, as the owner: $ddl -> refused"
 done
@@ -63,6 +64,27 @@ is "$(q c ti_owner <<<"CREATE POLICY read_all ON courses FOR SELECT USING (true)
 is "$(q c ti_owner <<<"ALTER TABLE courses RENAME TO courses2; ALTER TABLE courses2 RENAME TO courses;")" "" \
 	"harmless DDL on a distributed tenant table goes through (a rename back and forth)"
 
+# the registry guard: the tables' owner cannot remove its trigger (on the coordinator or a worker's
+# placement); direct DELETE and TRUNCATE of the registry are refused, also for a superuser, and
+# ids do not change (the trigger on each placement)
+for ddl in "DROP TRIGGER tenant_iso_registry_guard ON tenant_iso.organizations" \
+	"ALTER TABLE tenant_iso.organizations DISABLE TRIGGER tenant_iso_registry_guard"; do
+	is "$(q c ti_owner <<<"SET citus.enable_unsafe_triggers = on; $ddl;")" "ERROR:  42501" "coordinator, as the owner: $ddl -> refused"
+done
+rid=$(q c postgres <<<"SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'tenant_iso.organizations'::regclass;")
+for node in w1 w2; do
+	is "$(q "$node" ti_owner <<<"DROP TRIGGER tenant_iso_registry_guard_$rid ON tenant_iso.organizations_$rid;")" "ERROR:  42501" \
+		"on worker $node, as the owner: DROP TRIGGER tenant_iso_registry_guard_$rid on the registry's placement -> refused"
+done
+out=$(qv c postgres <<<"DELETE FROM tenant_iso.organizations WHERE id = '$B';")
+like "$out" "ERROR:  42501: cannot delete rows of tenant_iso.organizations directly" \
+	"a superuser's direct DELETE from the registry (a reference table: Citus's plan) is refused"
+is "$(q c postgres <<<"TRUNCATE tenant_iso.organizations;")" "ERROR:  42501" "... and so is TRUNCATE"
+out=$(qv c postgres <<<"UPDATE tenant_iso.organizations SET id = '0d000000-0000-4000-8000-00000000000d' WHERE id = '$B';")
+like "$out" "ERROR:  0A000: the id of an organization cannot change" "... and a change of an organization's id (refused on the placements)"
+is "$(q c postgres <<<"SELECT string_agg(result, ',') FROM run_command_on_placements('tenant_iso.organizations', \$\$SELECT count(*) FROM %s WHERE id IN ('$A', '$B')\$\$);")" \
+	"2,2,2" "... every placement of the registry still lists A and B"
+
 # directly on a worker, on A's shard of courses
 read -r shard node <<<"$(shard_of courses $A)"
 id=${shard##*_}
@@ -70,7 +92,6 @@ for ddl in "DROP POLICY tenant_isolation ON $shard" \
 	"ALTER POLICY tenant_isolation ON $shard USING (true)" \
 	"ALTER TABLE $shard NO FORCE ROW LEVEL SECURITY" \
 	"ALTER TABLE $shard DISABLE ROW LEVEL SECURITY" \
-	"ALTER TABLE $shard DROP CONSTRAINT tenant_iso_organization_fk_$id" \
 	"DROP TRIGGER tenant_iso_stamp_$id ON $shard" \
 	"ALTER TABLE $shard DISABLE TRIGGER tenant_iso_stamp_$id"; do
 	is "$(q "$node" ti_owner <<<"$ddl;")" "ERROR:  42P16" "on worker $node, as the owner: $ddl -> refused"

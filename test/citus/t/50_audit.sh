@@ -2,7 +2,9 @@
 # test/citus/t/50_audit.sh: audit() and verify() over shard placements. A superuser changes a
 # shard by hand on a worker (with tenant_iso.unsafe_ddl: without it the worker refuses, see t/40):
 # verify() on the coordinator names the shard, its node and the check, and passes again once the
-# shard is repaired. The same for the stamping trigger and for a placement of the registry.
+# shard is repaired. The same for the stamping trigger and for a placement of the registry, and
+# for a row of an organization that is not registered, written by hand into a shard on a worker
+# (the shards' stamping triggers leave the registry to the coordinator): orphan_rows.
 source "$(dirname "$0")/../lib.sh"
 distributed_fixture t50
 
@@ -45,5 +47,13 @@ like "$out" "tenant_iso.organizations: tenant_isolation_policy: shard placement 
 	"the registry's placement on a worker without its policy: verify() names it"
 q w2 postgres <<<"CREATE POLICY tenant_isolation ON $reg USING (id = tenant_iso.current_org_id()) WITH CHECK (id = tenant_iso.current_org_id());" >/dev/null
 is "$(q c ti_app <<<"SELECT tenant_iso.verify();")" "" "re-created, verify() passes"
+
+D=0d000000-0000-4000-8000-00000000000d
+q "$node" postgres <<<"INSERT INTO $shard (organization_id, title) VALUES ('$D', 'left behind');" >/dev/null
+out=$(qv c ti_app <<<"SELECT tenant_iso.verify();")
+like "$out" "public.courses: orphan_rows: Rows belong to organizations that are not registered (1 id: $D)." \
+	"a row of an unregistered organization put into a shard by hand on a worker: verify() on the coordinator names it (orphan_rows over every shard)"
+q "$node" postgres <<<"DELETE FROM $shard WHERE organization_id = '$D';" >/dev/null
+is "$(q c ti_app <<<"SELECT tenant_iso.verify();")" "" "deleted, verify() passes"
 
 done_testing
