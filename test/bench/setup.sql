@@ -115,13 +115,13 @@ COMMIT;
 ALTER TABLE bench_plain.courses_v0fk ADD CONSTRAINT courses_v0fk_organization_fk
     FOREIGN KEY (organization_id) REFERENCES tenant_iso.organizations (id) ON DELETE CASCADE;
 
--- the same indexes everywhere (V3 has its (organization_id) index from the schema check already,
--- plus the schema check's UNIQUE (organization_id, id))
+-- the same indexes everywhere: V3 has the schema check's UNIQUE (organization_id, id) (the key
+-- child tables reference; it is also its tenant index), so every plain table gets it too
 SET ROLE bench_owner;
-CREATE INDEX ON bench_plain.courses_v0 (organization_id);
-CREATE INDEX ON bench_plain.courses_v0fk (organization_id);
-CREATE INDEX ON bench_plain.courses_v1 (organization_id);
-CREATE INDEX ON bench_plain.courses_v2 (organization_id);
+ALTER TABLE bench_plain.courses_v0 ADD UNIQUE (organization_id, id);
+ALTER TABLE bench_plain.courses_v0fk ADD UNIQUE (organization_id, id);
+ALTER TABLE bench_plain.courses_v1 ADD UNIQUE (organization_id, id);
+ALTER TABLE bench_plain.courses_v2 ADD UNIQUE (organization_id, id);
 CREATE INDEX ON bench_plain.courses_v0 (organization_id, created_at);
 CREATE INDEX ON bench_plain.courses_v0fk (organization_id, created_at);
 CREATE INDEX ON bench_plain.courses_v1 (organization_id, created_at);
